@@ -1,0 +1,78 @@
+// Builds every bundle Kestrel ships or tests:
+//   dist/extension.js   extension host (CJS, `vscode` external)
+//   dist/server.js      language-server worker (Node; onnxruntime-node stays external and ships beside it)
+//   dist/cli.js         headless CLI over the same engine and index
+//   dist/webview/*.js   webview scripts (browser)
+//   out/test/**         unit, integration and benchmark suites
+// `node esbuild.mjs --watch` rebuilds on change; `--production` minifies and drops test bundles.
+import * as esbuild from 'esbuild';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+
+const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
+
+const watch = process.argv.includes('--watch');
+const production = process.argv.includes('--production');
+
+// web-tree-sitter's ESM build reads `import.meta.url`, which is undefined in a CJS bundle.
+// HACK: define it from __filename so the worker and CLI can stay CJS (`node dist/server.js`).
+const importMetaShim = {
+  banner: { js: 'const __kestrelImportMetaUrl = require("node:url").pathToFileURL(__filename).href;' },
+  define: { 'import.meta.url': '__kestrelImportMetaUrl', KESTREL_VERSION: JSON.stringify(pkg.version) },
+};
+
+const nodeCommon = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  minify: production,
+  logLevel: 'info',
+  define: { KESTREL_VERSION: JSON.stringify(pkg.version) },
+  // Native and WASM-carrying packages are loaded from node_modules at run time, never bundled.
+  external: ['vscode', 'onnxruntime-node'],
+};
+
+function filesUnder(dir, suffix) {
+  let found = [];
+  let entries = [];
+  try { entries = readdirSync(dir); } catch { return found; }
+  for (const name of entries) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) found = found.concat(filesUnder(path, suffix));
+    else if (name.endsWith(suffix)) found.push(path);
+  }
+  return found;
+}
+
+const builds = [
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', format: 'cjs' },
+  { ...nodeCommon, ...importMetaShim, entryPoints: { server: 'src/server/main.ts', cli: 'src/cli.ts' }, outdir: 'dist', format: 'cjs' },
+  {
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: production,
+    logLevel: 'info', entryPoints: { search: 'src/webview/search.ts' }, outdir: 'dist/webview',
+  },
+];
+
+if (!production) {
+  // Unit tests and benchmarks import src/ directly and load packages from node_modules.
+  const plain = [...filesUnder('test/unit', '.test.ts'), ...filesUnder('test/bench', '.ts')];
+  if (plain.length > 0) {
+    builds.push({
+      ...nodeCommon, entryPoints: plain, outdir: 'out', outbase: '.', format: 'esm',
+      packages: 'external', outExtension: { '.js': '.mjs' },
+    });
+  }
+  // The integration suite runs inside the real extension host, which loads it with require().
+  const suite = filesUnder('test/integration/suite', '.ts');
+  if (suite.length > 0) {
+    builds.push({ ...nodeCommon, entryPoints: suite, outdir: 'out', outbase: '.', format: 'cjs', external: ['vscode', 'mocha'] });
+  }
+}
+
+if (watch) {
+  for (const options of builds) await (await esbuild.context(options)).watch();
+} else {
+  await Promise.all(builds.map((options) => esbuild.build(options)));
+}

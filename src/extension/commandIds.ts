@@ -1,0 +1,13 @@
+/** Every command Kestrel contributes; package.json's `contributes.commands` must list exactly these. */
+export const COMMANDS = {
+  searchWorkspace: 'kestrel.searchWorkspace',
+  findSimilarCode: 'kestrel.findSimilarCode',
+  switchModel: 'kestrel.switchModel',
+  toggleCompletions: 'kestrel.toggleCompletions',
+  rebuildIndex: 'kestrel.rebuildIndex',
+  showIndexStatus: 'kestrel.showIndexStatus',
+  showLog: 'kestrel.showLog',
+  restartWorker: 'kestrel.restartWorker',
+} as const;
+
+export type CommandId = (typeof COMMANDS)[keyof typeof COMMANDS];

@@ -1,0 +1,31 @@
+import * as vscode from 'vscode';
+import { COMMANDS, type CommandId } from './commandIds';
+import type { Ctx } from './ctx';
+
+type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
+
+/**
+ * Says plainly that a declared command's feature has not shipped in this version, instead of
+ * pretending to work. Each use names the feature; the later release replaces the factory.
+ */
+function notAvailableYet(feature: string): CommandFactory {
+  return () => () => vscode.window.showInformationMessage(`Kestrel: ${feature} is not available in this version yet.`);
+}
+
+/** Every contributed command, name -> implementation. */
+const COMMAND_TABLE: Record<CommandId, CommandFactory> = {
+  [COMMANDS.searchWorkspace]: notAvailableYet('semantic workspace search'),
+  [COMMANDS.findSimilarCode]: notAvailableYet('finding similar code'),
+  [COMMANDS.switchModel]: notAvailableYet('switching models'),
+  [COMMANDS.toggleCompletions]: notAvailableYet('inline completion'),
+  [COMMANDS.rebuildIndex]: notAvailableYet('the workspace index'),
+  [COMMANDS.showIndexStatus]: notAvailableYet('the workspace index'),
+  [COMMANDS.showLog]: (ctx) => () => ctx.output.show(true),
+  [COMMANDS.restartWorker]: (ctx) => () => ctx.restartWorker(),
+};
+
+export function registerCommands(ctx: Ctx): void {
+  for (const [id, factory] of Object.entries(COMMAND_TABLE)) {
+    ctx.extension.subscriptions.push(vscode.commands.registerCommand(id, factory(ctx)));
+  }
+}

@@ -1,0 +1,81 @@
+import * as vscode from 'vscode';
+import { Config } from './config';
+import { StatusBar } from './statusBar';
+import { SettingsNotification } from '../protocol';
+import { errorMessage, WorkerClient, type WorkerState } from './workerClient';
+
+/**
+ * Everything the extension owns for its lifetime: settings, log, status bar and the worker. Each
+ * piece is disposed with the extension; the worker's per-process state lives inside WorkerClient,
+ * which rebuilds it on every (re)start.
+ */
+export class Ctx {
+  readonly config = new Config();
+  readonly output: vscode.LogOutputChannel;
+  readonly statusBar: StatusBar;
+  readonly worker: WorkerClient;
+  private readonly stateListeners: Array<(state: WorkerState) => void> = [];
+  private lastState: WorkerState = { kind: 'starting' };
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    this.output = vscode.window.createOutputChannel('Kestrel', { log: true });
+    this.statusBar = new StatusBar();
+    this.worker = new WorkerClient({
+      serverModule: vscode.Uri.joinPath(extension.extensionUri, 'dist', 'server.js').fsPath,
+      output: this.output,
+      documentLanguages: () => this.config.get('completions.languages'),
+      settings: () => this.config.workerSettings(),
+      onState: (state) => this.setState(state),
+    });
+    extension.subscriptions.push(
+      this.output,
+      this.statusBar,
+      { dispose: () => void this.worker.dispose() },
+      this.config.onDidChange((needsRestart) => {
+        if (needsRestart) void this.restartWorker();
+        else this.worker.notify(SettingsNotification.type, this.config.workerSettings());
+      }),
+    );
+  }
+
+  get state(): WorkerState {
+    return this.lastState;
+  }
+
+  onDidChangeState(listener: (state: WorkerState) => void): vscode.Disposable {
+    this.stateListeners.push(listener);
+    return { dispose: () => this.stateListeners.splice(this.stateListeners.indexOf(listener), 1) };
+  }
+
+  /** Starts the worker in the background; failures are reported, never thrown into activation. */
+  startWorker(): void {
+    this.worker.start().catch((error: unknown) => this.reportOnce('start', `Kestrel's worker could not start: ${errorMessage(error)}`));
+  }
+
+  async restartWorker(): Promise<void> {
+    try {
+      await this.worker.restart();
+    } catch (error) {
+      this.reportOnce('restart', `Kestrel's worker could not restart: ${errorMessage(error)}`);
+    }
+  }
+
+  private readonly reported = new Set<string>();
+
+  /** Shows an error notification once per kind of failure, pointing at the log for detail. */
+  reportOnce(kind: string, message: string): void {
+    this.output.error(message);
+    if (this.reported.has(kind)) return;
+    this.reported.add(kind);
+    void vscode.window.showErrorMessage(message, 'Show Log').then((choice) => {
+      if (choice) this.output.show(true);
+    });
+  }
+
+  private setState(state: WorkerState): void {
+    this.lastState = state;
+    this.statusBar.update(state);
+    if (state.kind === 'error') this.reportOnce('crash-loop', state.reason);
+    for (const listener of [...this.stateListeners]) listener(state);
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * Kestrel's extension entry point: builds the context, registers commands and views, and starts the
+ * worker in the background. Activation never waits for the worker, so it stays within its budget.
+ */
+import * as vscode from 'vscode';
+import type { WorkerStatus } from '../protocol';
+import { StatusRequest } from '../protocol';
+import { registerCommands } from './commands';
+import { Ctx } from './ctx';
+import { registerSearchView } from './searchView';
+
+/** What Kestrel exports to other extensions (and to its own tests and benchmarks). */
+export interface KestrelApi {
+  /** Milliseconds `activate` took, measured inside it. */
+  readonly activationMs: number;
+  /** Resolves when the worker is ready; gives spawn-to-ready milliseconds of its latest start. */
+  whenWorkerReady(): Promise<number>;
+  workerStatus(): Promise<WorkerStatus>;
+  /** The status-bar item's current text. */
+  statusBarText(): string;
+}
+
+export function activate(context: vscode.ExtensionContext): KestrelApi {
+  const started = performance.now();
+  try {
+    const ctx = new Ctx(context);
+    registerCommands(ctx);
+    registerSearchView(ctx);
+    ctx.startWorker();
+    const activationMs = performance.now() - started;
+    ctx.output.info(`Kestrel activated in ${activationMs.toFixed(1)} ms`);
+    return {
+      activationMs,
+      whenWorkerReady: async () => {
+        await ctx.worker.whenReady();
+        return ctx.worker.lastSpawnToReadyMs ?? Number.NaN;
+      },
+      workerStatus: () => ctx.worker.request(StatusRequest.type),
+      statusBarText: () => ctx.statusBar.text,
+    };
+  } catch (error) {
+    // VS Code logs activation failures where few users look: say it where they will.
+    void vscode.window.showErrorMessage(`Kestrel failed to activate: ${error instanceof Error ? error.message : String(error)}`);
+    throw error;
+  }
+}
+
+export function deactivate(): void {
+  // Everything is in context.subscriptions; VS Code disposes it, which stops the worker.
+}

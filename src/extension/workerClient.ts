@@ -1,0 +1,219 @@
+import * as vscode from 'vscode';
+import {
+  CloseAction,
+  ErrorAction,
+  LanguageClient,
+  RevealOutputChannelOn,
+  TransportKind,
+  type CancellationToken,
+  type LanguageClientOptions,
+  type NotificationType,
+  type RequestType,
+  type RequestType0,
+  type ServerOptions,
+} from 'vscode-languageclient/node';
+import { CancellationTokenSource } from 'vscode-languageclient/node';
+import { SettingsNotification, StatusRequest, type WorkerSettings, type WorkerStatus } from '../protocol';
+import { RestartPolicy } from './restartPolicy';
+import { WorkerTimeoutError, WorkerUnavailableError } from './errors';
+
+export type WorkerState =
+  | { kind: 'starting' }
+  | { kind: 'ready'; status: WorkerStatus }
+  | { kind: 'restarting'; attempt: number; delayMs: number; reason: string }
+  | { kind: 'error'; reason: string }
+  | { kind: 'stopped' };
+
+export interface WorkerClientOptions {
+  serverModule: string;
+  output: vscode.LogOutputChannel;
+  documentLanguages: () => string[];
+  settings: () => WorkerSettings;
+  onState: (state: WorkerState) => void;
+}
+
+/** A request's time limit unless the caller gives one; the host must never wait on the worker forever. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
+const START_TIMEOUT_MS = 30_000;
+
+/**
+ * Owns the worker process through a vscode-languageclient LanguageClient. Restarts are Kestrel's own
+ * (backoff and a cap, reported through `onState`) rather than the library's silent five-in-three-minutes,
+ * and each restart builds a fresh client so no state of a dead worker survives.
+ */
+export class WorkerClient implements vscode.Disposable {
+  private client: LanguageClient | undefined;
+  private readonly restarts = new RestartPolicy();
+  private restartTimer: NodeJS.Timeout | undefined;
+  private stopping = false;
+  private disposed = false;
+  private readyWaiters: Array<() => void> = [];
+  /** Milliseconds from spawning the worker to its first `kestrel/status` answer, for the latest start. */
+  lastSpawnToReadyMs: number | undefined;
+
+  constructor(private readonly options: WorkerClientOptions) {}
+
+  get isReady(): boolean {
+    return this.client?.isRunning() === true;
+  }
+
+  /** Starts the worker; resolves once it answered `kestrel/status`, rejects with the reason it could not. */
+  async start(): Promise<void> {
+    if (this.disposed) throw new WorkerUnavailableError('Kestrel is shutting down');
+    this.options.onState({ kind: 'starting' });
+    const client = this.createClient();
+    this.client = client;
+    const spawnedAt = performance.now();
+    try {
+      await withTimeout(client.start(), START_TIMEOUT_MS, 'starting the Kestrel worker');
+      client.sendNotification(SettingsNotification.type, this.options.settings());
+      const status = await this.request(StatusRequest.type);
+      this.lastSpawnToReadyMs = performance.now() - spawnedAt;
+      this.options.output.info(`Worker ${status.version} ready (pid ${status.pid}) in ${this.lastSpawnToReadyMs.toFixed(0)} ms`);
+      this.options.onState({ kind: 'ready', status });
+      for (const wake of this.readyWaiters.splice(0)) wake();
+    } catch (error) {
+      if (this.client !== client || this.stopping) return; // superseded by a restart or a stop
+      this.scheduleRestart(`the worker failed to start: ${errorMessage(error)}`);
+      throw error;
+    }
+  }
+
+  /** Resolves when the worker is (or next becomes) ready. */
+  whenReady(): Promise<void> {
+    if (this.isReady && this.lastSpawnToReadyMs !== undefined) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** Stops the current worker and starts a new one, resetting the crash budget (the user asked). */
+  async restart(): Promise<void> {
+    this.restarts.reset();
+    await this.stopClient();
+    await this.start();
+  }
+
+  notify<P>(type: NotificationType<P>, params: P): void {
+    if (!this.isReady || !this.client) return; // settings are re-sent on the next start anyway
+    void this.client.sendNotification(type as NotificationType<unknown>, params).catch((error: unknown) => {
+      this.options.output.warn(`Could not notify the worker (${type.method}): ${errorMessage(error)}`);
+    });
+  }
+
+  /**
+   * Sends a typed request with a time limit. The caller's cancellation token, when given, cancels
+   * the request in the worker too; a timeout cancels it the same way.
+   */
+  async request<R>(type: RequestType0<R, void>, options?: RequestOptions): Promise<R>;
+  async request<P, R>(type: RequestType<P, R, void>, params: P, options?: RequestOptions): Promise<R>;
+  async request(type: RequestType0<unknown, void> | RequestType<unknown, unknown, void>, ...rest: unknown[]): Promise<unknown> {
+    const client = this.client;
+    if (!client || !client.isRunning()) throw new WorkerUnavailableError(`the Kestrel worker is not running (${type.method})`);
+    const hasParams = type.numberOfParams === 1;
+    const params = hasParams ? rest[0] : undefined;
+    const options = (hasParams ? rest[1] : rest[0]) as RequestOptions | undefined;
+    const source = new CancellationTokenSource();
+    const linked = options?.token?.onCancellationRequested(() => source.cancel());
+    try {
+      const sent = hasParams
+        ? client.sendRequest(type as RequestType<unknown, unknown, void>, params, source.token)
+        : client.sendRequest(type as RequestType0<unknown, void>, source.token);
+      return await withTimeout(sent, options?.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS, type.method, () => source.cancel());
+    } finally {
+      linked?.dispose();
+      source.dispose();
+    }
+  }
+
+  private createClient(): LanguageClient {
+    const serverOptions: ServerOptions = {
+      run: { module: this.options.serverModule, transport: TransportKind.ipc },
+      debug: { module: this.options.serverModule, transport: TransportKind.ipc, options: { execArgv: ['--nolazy', '--inspect=6019'] } },
+    };
+    const clientOptions: LanguageClientOptions = {
+      documentSelector: this.options.documentLanguages().flatMap((language) => [
+        { scheme: 'file', language },
+        { scheme: 'untitled', language },
+      ]),
+      outputChannel: this.options.output,
+      traceOutputChannel: this.options.output,
+      revealOutputChannelOn: RevealOutputChannelOn.Never,
+      initializationOptions: this.options.settings(),
+      initializationFailedHandler: (error) => {
+        this.options.output.error(`Worker initialisation failed: ${errorMessage(error)}`);
+        return false;
+      },
+      errorHandler: {
+        error: (_error, _message, count) => ({ action: (count ?? 0) <= 3 ? ErrorAction.Continue : ErrorAction.Shutdown, handled: true }),
+        closed: () => {
+          if (!this.stopping && !this.disposed) this.scheduleRestart('the worker process exited');
+          return { action: CloseAction.DoNotRestart, handled: true };
+        },
+      },
+    };
+    return new LanguageClient('kestrel', 'Kestrel', serverOptions, clientOptions);
+  }
+
+  private scheduleRestart(reason: string): void {
+    if (this.restartTimer || this.disposed) return;
+    const delayMs = this.restarts.nextDelayMs();
+    if (delayMs === undefined) {
+      const message = `${reason}; it crashed ${this.restarts.attempts} times in a row, so Kestrel stopped restarting it. Run "Kestrel: Restart Worker" to try again.`;
+      this.options.output.error(message);
+      this.options.onState({ kind: 'error', reason: message });
+      return;
+    }
+    this.options.output.warn(`${reason}; restarting in ${delayMs} ms (attempt ${this.restarts.attempts})`);
+    this.options.onState({ kind: 'restarting', attempt: this.restarts.attempts, delayMs, reason });
+    const dead = this.client;
+    this.client = undefined;
+    void dead?.dispose(2_000).catch(() => undefined);
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      this.start().catch(() => undefined); // start() reports and schedules its own retry
+    }, delayMs);
+  }
+
+  private async stopClient(): Promise<void> {
+    if (this.restartTimer) clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
+    const client = this.client;
+    this.client = undefined;
+    if (!client) return;
+    this.stopping = true;
+    try {
+      await client.dispose(2_000);
+    } catch {
+      // A worker that is already gone cannot be stopped politely; nothing is lost.
+    } finally {
+      this.stopping = false;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    await this.stopClient();
+    this.options.onState({ kind: 'stopped' });
+  }
+}
+
+export interface RequestOptions {
+  timeoutMs?: number;
+  token?: CancellationToken | vscode.CancellationToken;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      onTimeout?.();
+      reject(new WorkerTimeoutError(what, ms));
+    }, ms);
+    promise.then(
+      (value) => { clearTimeout(timer); resolve(value); },
+      (error: unknown) => { clearTimeout(timer); reject(error); },
+    );
+  });
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,57 @@
+/**
+ * The Kestrel worker: a real language server. The extension starts it over IPC; any other LSP
+ * editor starts it with `node dist/server.js --stdio`. Heavy work (ONNX Runtime, parsing, indexing)
+ * lives here so the editor's extension host stays light.
+ */
+import {
+  createConnection,
+  ProposedFeatures,
+  TextDocuments,
+  TextDocumentSyncKind,
+  type InitializeResult,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { SettingsNotification, type WorkerSettings } from '../protocol';
+import { kestrelVersion } from '../version';
+import type { Feature } from './feature';
+import { connectionLogger } from './logger';
+import { DEFAULT_WORKER_SETTINGS, SettingsStore } from './settings';
+import { StatusFeature } from './statusFeature';
+
+// The transport (--node-ipc, --stdio, --socket=N) is read from argv by createConnection.
+const connection = createConnection(ProposedFeatures.all);
+const log = connectionLogger(connection);
+const documents = new TextDocuments(TextDocument);
+
+function initialSettings(options: unknown): WorkerSettings {
+  // Clients other than Kestrel's own may send nothing: fall back to defaults field by field.
+  const given = (typeof options === 'object' && options !== null ? options : {}) as Partial<WorkerSettings>;
+  return { ...DEFAULT_WORKER_SETTINGS, ...given };
+}
+
+const settings = new SettingsStore();
+const features: Feature[] = [new StatusFeature(settings, () => [])];
+
+connection.onInitialize((params): InitializeResult => {
+  settings.update(initialSettings(params.initializationOptions));
+  log.info(`Kestrel worker ${kestrelVersion} starting (pid ${process.pid}, node ${process.version})`);
+  return {
+    capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental } },
+    serverInfo: { name: 'kestrel', version: kestrelVersion },
+  };
+});
+
+connection.onInitialized(() => log.info('ready'));
+
+connection.onNotification(SettingsNotification.type, (next) => {
+  log.debug(`settings: ${JSON.stringify(next)}`);
+  settings.update(initialSettings(next));
+});
+
+connection.onShutdown(async () => {
+  await Promise.allSettled(features.map((feature) => feature.shutdown?.()));
+});
+
+for (const feature of features) feature.register(connection);
+documents.listen(connection);
+connection.listen();
