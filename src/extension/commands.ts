@@ -9,7 +9,10 @@ type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
  * pretending to work. Each use names the feature; the later release replaces the factory.
  */
 function notAvailableYet(feature: string): CommandFactory {
-  return () => () => vscode.window.showInformationMessage(`Kestrel: ${feature} is not available in this version yet.`);
+  return () => () => {
+    // Not awaited: the notice resolves only when dismissed, and the command should not wait for that.
+    void vscode.window.showInformationMessage(`Kestrel: ${feature} is not available in this version yet.`);
+  };
 }
 
 /** Every contributed command, name -> implementation. */

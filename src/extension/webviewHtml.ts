@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import * as vscode from 'vscode';
+import type * as vscode from 'vscode';
 
 /** A fresh, unguessable nonce per render: only scripts carrying it may run in the webview. */
 export function makeNonce(): string {
