@@ -14,6 +14,7 @@ const pkg = JSON.parse(readFileSync('package.json', 'utf8'));
 
 const watch = process.argv.includes('--watch');
 const production = process.argv.includes('--production');
+const logLevel = process.argv.find((a) => a.startsWith('--log-level='))?.split('=')[1] ?? 'info';
 
 // web-tree-sitter's ESM build reads `import.meta.url`, which is undefined in a CJS bundle.
 // HACK: define it from __filename so the worker and CLI can stay CJS (`node dist/server.js`).
@@ -26,9 +27,9 @@ const nodeCommon = {
   bundle: true,
   platform: 'node',
   target: 'node20',
-  sourcemap: true,
+  sourcemap: !production,
   minify: production,
-  logLevel: 'info',
+  logLevel,
   define: { KESTREL_VERSION: JSON.stringify(pkg.version) },
   // Native and WASM-carrying packages are loaded from node_modules at run time, never bundled.
   external: ['vscode', 'onnxruntime-node'],
@@ -47,11 +48,12 @@ function filesUnder(dir, suffix) {
 }
 
 const builds = [
-  { ...nodeCommon, entryPoints: { extension: 'src/extension/main.ts' }, outdir: 'dist', format: 'cjs' },
+  // The language client is its own bundle, loaded after activation (see Ctx.worker()).
+  { ...nodeCommon, entryPoints: { extension: 'src/extension/main.ts', workerClient: 'src/extension/workerClient.ts' }, outdir: 'dist', format: 'cjs' },
   { ...nodeCommon, ...importMetaShim, entryPoints: { server: 'src/server/main.ts', cli: 'src/cli.ts' }, outdir: 'dist', format: 'cjs' },
   {
-    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: true, minify: production,
-    logLevel: 'info', entryPoints: { search: 'src/webview/search.ts' }, outdir: 'dist/webview',
+    bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production,
+    logLevel, entryPoints: { search: 'src/webview/search.ts' }, outdir: 'dist/webview',
   },
 ];
 

@@ -32,5 +32,7 @@ cpSync(join('node_modules', 'onnxruntime-common'), join(staged, 'onnxruntime-com
 
 const { name, version } = JSON.parse(readFileSync('package.json', 'utf8'));
 const out = `${name}-${target}-${version}.vsix`;
-execFileSync('npx', ['--no-install', 'vsce', 'package', '--no-dependencies', '--target', target, '--out', out], { stdio: 'inherit' });
+execFileSync('npx', ['--no-install', 'vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--target', target, '--out', out], { stdio: 'inherit' });
+// The staged copy is only for the VSIX; development builds load onnxruntime-node from node_modules.
+rmSync(staged, { recursive: true, force: true });
 console.log(`package: wrote ${out}`);

@@ -4,7 +4,6 @@
  */
 import * as vscode from 'vscode';
 import type { WorkerStatus } from '../protocol';
-import { StatusRequest } from '../protocol';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { registerSearchView } from './searchView';
@@ -32,10 +31,11 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
     return {
       activationMs,
       whenWorkerReady: async () => {
-        await ctx.worker.whenReady();
-        return ctx.worker.lastSpawnToReadyMs ?? Number.NaN;
+        const worker = await ctx.worker();
+        await worker.whenReady();
+        return worker.lastSpawnToReadyMs ?? Number.NaN;
       },
-      workerStatus: () => ctx.worker.request(StatusRequest.type),
+      workerStatus: async () => (await ctx.worker()).status(),
       statusBarText: () => ctx.statusBar.text,
     };
   } catch (error) {

@@ -16,6 +16,7 @@ import { CancellationTokenSource } from 'vscode-languageclient/node';
 import { SettingsNotification, StatusRequest, type WorkerSettings, type WorkerStatus } from '../protocol';
 import { RestartPolicy } from './restartPolicy';
 import { WorkerTimeoutError, WorkerUnavailableError } from './errors';
+import { errorMessage } from './errorMessage';
 
 export type WorkerState =
   | { kind: 'starting' }
@@ -90,6 +91,16 @@ export class WorkerClient implements vscode.Disposable {
     this.restarts.reset();
     await this.stopClient();
     await this.start();
+  }
+
+  /** The worker's `kestrel/status`. */
+  status(options?: RequestOptions): Promise<WorkerStatus> {
+    return this.request(StatusRequest.type, options);
+  }
+
+  /** Sends the current settings to the worker, which applies them live. */
+  pushSettings(): void {
+    this.notify(SettingsNotification.type, this.options.settings());
   }
 
   notify<P>(type: NotificationType<P>, params: P): void {
@@ -214,6 +225,3 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string, onTimeout
   });
 }
 
-export function errorMessage(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
