@@ -59,15 +59,15 @@ const builds = [
 
 if (!production) {
   // Unit tests and benchmarks import src/ directly and load packages from node_modules.
-  const plain = [...filesUnder('test/unit', '.test.ts'), ...filesUnder('test/bench', '.ts')];
+  const plain = [...filesUnder('test/unit', '.test.ts'), ...filesUnder('test/bench', '.ts').filter((f) => !f.includes(join('bench', 'host')))];
   if (plain.length > 0) {
     builds.push({
       ...nodeCommon, entryPoints: plain, outdir: 'out', outbase: '.', format: 'esm',
       packages: 'external', outExtension: { '.js': '.mjs' },
     });
   }
-  // The integration suite runs inside the real extension host, which loads it with require().
-  const suite = filesUnder('test/integration/suite', '.ts');
+  // Suites that run inside the real extension host, which loads them with require().
+  const suite = [...filesUnder('test/integration/suite', '.ts'), ...filesUnder(join('test', 'bench', 'host'), '.ts')];
   if (suite.length > 0) {
     builds.push({ ...nodeCommon, entryPoints: suite, outdir: 'out', outbase: '.', format: 'cjs', external: ['vscode', 'mocha'] });
   }
