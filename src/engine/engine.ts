@@ -1,0 +1,141 @@
+/**
+ * The completion engine as the worker and the CLI use it: finds models in the given roots, loads
+ * one on the requested device, switches model or device without restarting the process, and runs
+ * completions through the pipeline (provider.ts). One completion runs at a time; a new request
+ * cancels the one in flight.
+ */
+import type { DeviceSetting } from '../protocol';
+import { EngineError, isAbortError } from './errors';
+import { CompletionPipeline, type CompletionRequest, type CompletionResult, type MultilineDecider } from './provider';
+import type { VariantName } from './registry/manifest';
+import { isUsable, scanModels, type ModelEntry } from './registry/registry';
+import { describeProblems, loadCompletionModel, type LoadedCompletionModel } from './session/model';
+
+export interface EngineLog {
+  info(message: string): void;
+  warn(message: string): void;
+}
+
+export interface LoadRequest {
+  /** Model id; empty picks the default (see `defaultModel`). */
+  model: string;
+  device: DeviceSetting;
+  variant?: VariantName;
+}
+
+const silentLog: EngineLog = { info: () => {}, warn: () => {} };
+
+export class CompletionEngine {
+  private current: { model: LoadedCompletionModel; pipeline: CompletionPipeline; device: DeviceSetting } | null = null;
+  private loading: Promise<LoadedCompletionModel> | null = null;
+  private inFlight: AbortController | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+  private models: ModelEntry[] = [];
+
+  constructor(
+    private readonly roots: () => readonly string[],
+    private readonly log: EngineLog = silentLog,
+    private readonly decideMultiline?: MultilineDecider,
+  ) {}
+
+  /** Rescans the model roots; reports broken models and missing roots to the log. */
+  listModels(): ModelEntry[] {
+    const { models, missingRoots } = scanModels(this.roots());
+    for (const root of missingRoots) this.log.warn(`model folder ${root} does not exist`);
+    for (const entry of models) if (!isUsable(entry)) this.log.warn(describeProblems(entry));
+    this.models = models;
+    return models;
+  }
+
+  get loaded(): LoadedCompletionModel | null {
+    return this.current?.model ?? null;
+  }
+
+  /** The model used when the setting names none: a manifest marked "default", else the first usable by id. */
+  defaultModel(models: readonly ModelEntry[] = this.models): ModelEntry | undefined {
+    const completion = models.filter((m) => isUsable(m) && m.manifest?.kind === 'completion');
+    return completion.find((m) => m.manifest?.raw['default'] === true) ?? completion[0];
+  }
+
+  findModel(id: string): ModelEntry {
+    const models = this.listModels();
+    if (id === '') {
+      const found = this.defaultModel(models);
+      if (!found) {
+        const broken = models.filter((m) => !isUsable(m)).map(describeProblems);
+        throw new EngineError(
+          'model-not-found',
+          `No usable completion model was found in ${this.roots().join(', ') || '(no folders)'}.` +
+            (broken.length > 0 ? ` ${broken.join(' ')}` : ' Add a model folder to kestrel.modelPaths.'),
+        );
+      }
+      return found;
+    }
+    const entry = models.find((m) => m.id === id);
+    if (!entry) {
+      const known = models.filter(isUsable).map((m) => m.id);
+      throw new EngineError(
+        'model-not-found',
+        `Model "${id}" was not found in ${this.roots().join(', ')}` + (known.length > 0 ? ` (available: ${known.join(', ')}).` : '.'),
+      );
+    }
+    if (!isUsable(entry)) throw new EngineError('model-invalid', describeProblems(entry));
+    return entry;
+  }
+
+  /**
+   * Loads (or switches to) a model on a device. The previous model keeps serving until the new one
+   * is ready, then is released; a failed load leaves the previous model in place.
+   */
+  async load(request: LoadRequest): Promise<LoadedCompletionModel> {
+    const entry = this.findModel(request.model);
+    const run = async (): Promise<LoadedCompletionModel> => {
+      const model = await loadCompletionModel(entry, request.device, request.variant);
+      const previous = this.current;
+      this.inFlight?.abort();
+      this.current = { model, pipeline: new CompletionPipeline(model, this.decideMultiline), device: request.device };
+      this.log.info(
+        `loaded ${model.entry.id} (${model.variant.name}) on ${model.providerSummary} in ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`,
+      );
+      if (previous) await this.queue.then(() => previous.model.decoder.release(), () => previous.model.decoder.release());
+      return model;
+    };
+    this.loading = (this.loading ?? Promise.resolve()).then(run, run);
+    return this.loading;
+  }
+
+  /** Runs one completion; cancels the previous one if it is still running. */
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    if (!this.current) {
+      if (this.loading) await this.loading.catch(() => undefined);
+      if (!this.current) throw new EngineError('no-model-loaded', 'No completion model is loaded.');
+    }
+    this.inFlight?.abort();
+    const controller = new AbortController();
+    this.inFlight = controller;
+    const forward = (): void => controller.abort();
+    request.signal?.addEventListener('abort', forward, { once: true });
+    const job = this.queue.then(async () => {
+      const current = this.current;
+      if (!current) throw new EngineError('no-model-loaded', 'No completion model is loaded.');
+      return current.pipeline.complete({ ...request, signal: controller.signal });
+    });
+    this.queue = job.catch(() => undefined);
+    try {
+      return await job;
+    } finally {
+      request.signal?.removeEventListener('abort', forward);
+      if (this.inFlight === controller) this.inFlight = null;
+    }
+  }
+
+  async dispose(): Promise<void> {
+    this.inFlight?.abort();
+    const current = this.current;
+    this.current = null;
+    await this.queue;
+    await current?.model.decoder.release();
+  }
+}
+
+export { isAbortError };

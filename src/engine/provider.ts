@@ -1,0 +1,112 @@
+/**
+ * The completion pipeline, steps in order:
+ *   prefilter -> mode (single/multi-line) -> cache -> prompt -> generate (with stop rules) -> postprocess -> cache
+ * Plain library code: the worker, the CLI, the benchmarks and the tests all call `complete`.
+ */
+import { CompletionCache } from './cache/completionCache';
+import { chooseMultiline } from './context/mode';
+import { isAbortError } from './errors';
+import type { GenerateResult } from './generate/generator';
+import type { SamplingOptions } from './generate/sampler';
+import { postprocess, type PostprocessContext } from './postprocess';
+import { blockEndLine } from './postprocess/limitToBlock';
+import { shouldComplete } from './prefilter/shouldComplete';
+import type { LoadedCompletionModel } from './session/model';
+
+export interface CompletionRequest {
+  /** Identifies the document (its URI) so the prompt window stays stable across keystrokes. */
+  docKey: string;
+  prefix: string;
+  suffix: string;
+  signal?: AbortSignal;
+  maxTokens?: number;
+  /** Wall-clock budget in ms (default 2000). */
+  timeBudgetMs?: number;
+  /** Force single- or multi-line instead of deciding from the code. */
+  multiline?: boolean;
+  sampling?: SamplingOptions;
+  /** Skip the completion cache (benchmarks of the model itself). */
+  noCache?: boolean;
+}
+
+export type SkipReason = 'prefilter' | 'empty';
+
+export interface CompletionResult {
+  /** Text to insert at the cursor, or null when there is nothing worth showing. */
+  text: string | null;
+  skipped?: SkipReason;
+  multiline: boolean;
+  fromCache: boolean;
+  /** Raw model output before postprocessing. */
+  raw?: string;
+  stats?: Omit<GenerateResult, 'tokens'> & { promptTokens: number; generatedTokens: number };
+  totalMs: number;
+}
+
+/** Multi-line mode may decide from the parse tree; set by syntax/ when tree-sitter is loaded. */
+export type MultilineDecider = (prefix: string, suffix: string) => boolean;
+
+export class CompletionPipeline {
+  readonly cache = new CompletionCache();
+
+  constructor(
+    private readonly model: LoadedCompletionModel,
+    private readonly decideMultiline: MultilineDecider = chooseMultiline,
+  ) {}
+
+  async complete(request: CompletionRequest): Promise<CompletionResult> {
+    const started = performance.now();
+    const { prefix, suffix } = request;
+    const done = (result: Omit<CompletionResult, 'totalMs'>): CompletionResult => ({ ...result, totalMs: performance.now() - started });
+
+    // 1. prefilter
+    if (!shouldComplete(prefix, suffix)) return done({ text: null, skipped: 'prefilter', multiline: false, fromCache: false });
+    // 2. mode
+    const multiline = request.multiline ?? this.decideMultiline(prefix, suffix);
+    // 3. cache (also serves a cached completion whose start was typed since)
+    if (!request.noCache) {
+      const cached = this.cache.get(prefix, suffix);
+      if (cached !== undefined) return done({ text: cached, multiline, fromCache: true });
+    }
+    // 4. prompt
+    const manifest = this.model.entry.manifest;
+    const maxTokens = Math.max(1, Math.min(request.maxTokens ?? (multiline ? 128 : 48), manifest.contextLength >> 2));
+    const prompt = this.model.prompts.build(request.docKey, prefix, suffix, {
+      maxTokens: manifest.contextLength - maxTokens,
+      suffixShare: 0.25,
+    });
+    // 5. generate, stopping as soon as the stop rules say the rest would be cut anyway
+    const context: PostprocessContext = { prefix, suffix, multiline };
+    const { tokenizer } = this.model;
+    const special = tokenizer.special;
+    const shouldStop = (ids: readonly number[]): boolean => {
+      const text = tokenizer.decode(ids);
+      // single line: everything after the first line break would be cut by stopAtLineEnd
+      if (!multiline) return text.includes('\n');
+      return blockEndLine(text, context) !== -1;
+    };
+    const result = await this.model.generator.generate(prompt.ids, {
+      maxTokens,
+      ...(request.signal ? { signal: request.signal } : {}),
+      timeBudgetMs: request.timeBudgetMs ?? 2000,
+      stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle]),
+      shouldStop,
+      ...request.sampling,
+    });
+    const raw = tokenizer.decode(result.tokens);
+    // 6. postprocess
+    const text = postprocess(raw, context);
+    if (text !== null && !request.noCache) this.cache.set(prefix, suffix, text);
+    const { tokens, ...timing } = result;
+    return done({
+      text,
+      ...(text === null ? { skipped: 'empty' as const } : {}),
+      multiline,
+      fromCache: false,
+      raw,
+      stats: { ...timing, promptTokens: prompt.ids.length, generatedTokens: tokens.length },
+    });
+  }
+}
+
+export { isAbortError };

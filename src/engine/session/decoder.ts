@@ -1,0 +1,191 @@
+/**
+ * One loaded decoder-with-past ONNX graph (Hugging Face Optimum naming): inputs `input_ids`,
+ * `attention_mask`, optional `position_ids`, `past_key_values.{i}.key|value`; outputs `logits` and
+ * `present.{i}.key|value`. The KV cache stays in ONNX Runtime tensors between steps.
+ */
+import ort from 'onnxruntime-node';
+import type { InferenceSession, Tensor } from 'onnxruntime-node';
+import { EngineError, errorMessage } from '../errors';
+import { sessionOptions, shortReason, type ProviderAttempt, type ProviderName } from './providers';
+
+type KvType = 'float32' | 'float16';
+
+export interface KvCache {
+  /** Number of positions held. */
+  length: number;
+  /** present/past tensors in input order: layer 0 key, layer 0 value, layer 1 key, ... */
+  tensors: Tensor[];
+}
+
+export interface GraphShape {
+  layers: number;
+  kvHeads: number;
+  headDim: number;
+  kvType: KvType;
+  hasPositionIds: boolean;
+}
+
+export interface StepResult {
+  /** Logits of the last input position, as float32. */
+  logits: Float32Array;
+  cache: KvCache;
+}
+
+const KV_INPUT = /^past_key_values\.(\d+)\.(key|value)$/;
+
+/** Reads the graph's inputs and outputs; throws an actionable error when they are not Kestrel's contract. */
+export function inspectGraph(session: Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata'>, file: string): GraphShape {
+  const inputs = new Set(session.inputNames);
+  const outputs = new Set(session.outputNames);
+  const missing: string[] = [];
+  for (const name of ['input_ids', 'attention_mask']) if (!inputs.has(name)) missing.push(name);
+  let layers = 0;
+  while (inputs.has(`past_key_values.${layers}.key`)) layers++;
+  if (layers === 0) missing.push('past_key_values.0.key');
+  for (let i = 0; i < layers; i++) {
+    if (!inputs.has(`past_key_values.${i}.value`)) missing.push(`past_key_values.${i}.value`);
+    for (const kv of ['key', 'value']) if (!outputs.has(`present.${i}.${kv}`)) missing.push(`present.${i}.${kv}`);
+  }
+  if (!outputs.has('logits')) missing.push('logits');
+  const unknown = session.inputNames.filter((n) => !['input_ids', 'attention_mask', 'position_ids'].includes(n) && !KV_INPUT.test(n));
+  if (missing.length > 0 || unknown.length > 0) {
+    throw new EngineError(
+      'model-incompatible',
+      `${file} is not a decoder-with-past model in Kestrel's layout: ` +
+        (missing.length > 0 ? `missing ${missing.join(', ')}` : '') +
+        (missing.length > 0 && unknown.length > 0 ? '; ' : '') +
+        (unknown.length > 0 ? `unexpected inputs ${unknown.join(', ')}` : '') +
+        ` (it has inputs ${session.inputNames.join(', ')}; outputs ${session.outputNames.join(', ')}). ` +
+        'Export it with Optimum (task text-generation-with-past) or models/training\'s export script.',
+    );
+  }
+  const meta = session.inputMetadata.find((m) => m.name === 'past_key_values.0.key');
+  let kvHeads = 0;
+  let headDim = 0;
+  let kvType: KvType = 'float32';
+  if (meta?.isTensor) {
+    const [, heads, , dim] = meta.shape;
+    if (typeof heads === 'number') kvHeads = heads;
+    if (typeof dim === 'number') headDim = dim;
+    if (meta.type === 'float16') kvType = 'float16';
+    else if (meta.type !== 'float32') throw new EngineError('model-incompatible', `${file}: KV cache type ${meta.type} is not supported (float32 or float16)`);
+  }
+  if (kvHeads === 0 || headDim === 0) {
+    throw new EngineError('model-incompatible', `${file}: past_key_values.0.key must have a fixed number of heads and head size ([batch, heads, past, head_dim])`);
+  }
+  return { layers, kvHeads, headDim, kvType, hasPositionIds: inputs.has('position_ids') };
+}
+
+function halfToFloat(h: number): number {
+  const s = h & 0x8000 ? -1 : 1;
+  const e = (h >> 10) & 0x1f;
+  const f = h & 0x3ff;
+  if (e === 0) return s * 2 ** -14 * (f / 1024);
+  if (e === 31) return f ? NaN : s * Infinity;
+  return s * 2 ** (e - 15) * (1 + f / 1024);
+}
+
+/** ORT says this when the file is not a readable ONNX model (truncated, corrupt, not ONNX). */
+export function isCorruptModelError(error: unknown): boolean {
+  return /protobuf parsing failed|invalid_protobuf|failed to load model|model_path|no graph was found|unexpected end|Load model from .* failed/i.test(errorMessage(error));
+}
+
+export class Decoder {
+  private constructor(
+    private readonly session: InferenceSession,
+    readonly shape: GraphShape,
+    readonly provider: ProviderName,
+    readonly attempts: ProviderAttempt[],
+    readonly file: string,
+  ) {}
+
+  /**
+   * Opens `file` on exactly one provider. A file ONNX Runtime cannot parse becomes an EngineError
+   * ('model-invalid'); a provider that cannot start rethrows ONNX Runtime's error, for the caller's
+   * fallback loop (providers.ts) to record.
+   */
+  static async openOn(file: string, provider: ProviderName, attempts: ProviderAttempt[] = []): Promise<Decoder> {
+    let session: InferenceSession;
+    try {
+      session = await ort.InferenceSession.create(file, sessionOptions(provider));
+    } catch (error) {
+      if (isCorruptModelError(error)) {
+        throw new EngineError(
+          'model-invalid',
+          `ONNX Runtime could not read ${file}: the file is truncated or corrupt (${shortReason(errorMessage(error))}). Copy the model folder again.`,
+        );
+      }
+      throw error;
+    }
+    let shape: GraphShape;
+    try {
+      shape = inspectGraph(session, file);
+    } catch (error) {
+      await session.release();
+      throw error;
+    }
+    return new Decoder(session, shape, provider, attempts, file);
+  }
+
+  emptyCache(): KvCache {
+    const { layers, kvHeads, headDim, kvType } = this.shape;
+    const tensors: Tensor[] = [];
+    for (let i = 0; i < layers * 2; i++) {
+      const data = kvType === 'float16' ? new Uint16Array(0) : new Float32Array(0);
+      tensors.push(new ort.Tensor(kvType, data, [1, kvHeads, 0, headDim]));
+    }
+    return { length: 0, tensors };
+  }
+
+  /** Keeps the first `n` positions of a cache (copies: ORT tensors are contiguous [1, heads, len, dim]). */
+  truncate(cache: KvCache, n: number): KvCache {
+    if (n >= cache.length) return cache;
+    if (n === 0) return this.emptyCache();
+    const { kvHeads, headDim, kvType } = this.shape;
+    const tensors = cache.tensors.map((t) => {
+      const src = t.data as Float32Array | Uint16Array;
+      const dst = kvType === 'float16' ? new Uint16Array(kvHeads * n * headDim) : new Float32Array(kvHeads * n * headDim);
+      for (let h = 0; h < kvHeads; h++) {
+        const from = h * cache.length * headDim;
+        dst.set(src.subarray(from, from + n * headDim), h * n * headDim);
+      }
+      return new ort.Tensor(kvType, dst, [1, kvHeads, n, headDim]);
+    });
+    return { length: n, tensors };
+  }
+
+  /** Runs `ids` after the cached positions; returns the last position's logits and the grown cache. */
+  async step(ids: readonly number[], cache: KvCache): Promise<StepResult> {
+    const T = ids.length;
+    const total = cache.length + T;
+    const feeds: Record<string, Tensor> = {
+      input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, T]),
+      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+    };
+    if (this.shape.hasPositionIds) {
+      const positions = new BigInt64Array(T);
+      for (let i = 0; i < T; i++) positions[i] = BigInt(cache.length + i);
+      feeds['position_ids'] = new ort.Tensor('int64', positions, [1, T]);
+    }
+    for (let i = 0; i < this.shape.layers; i++) {
+      feeds[`past_key_values.${i}.key`] = cache.tensors[2 * i] as Tensor;
+      feeds[`past_key_values.${i}.value`] = cache.tensors[2 * i + 1] as Tensor;
+    }
+    const out = await this.session.run(feeds);
+    const logits = out['logits'] as Tensor;
+    const vocab = logits.dims[2] as number;
+    const raw = logits.data as Float32Array | Uint16Array;
+    const last = raw.subarray((T - 1) * vocab, T * vocab);
+    const lastLogits = last instanceof Float32Array ? new Float32Array(last) : Float32Array.from(last, halfToFloat);
+    const tensors: Tensor[] = [];
+    for (let i = 0; i < this.shape.layers; i++) {
+      tensors.push(out[`present.${i}.key`] as Tensor, out[`present.${i}.value`] as Tensor);
+    }
+    logits.dispose();
+    return { logits: lastLogits, cache: { length: total, tensors } };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
