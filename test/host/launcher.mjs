@@ -80,7 +80,7 @@ async function run(args) {
   const server = await startServer({
     onOutput: verbose ? (line) => console.log(`[server] ${line}`) : undefined,
   });
-  const { page, close: closeBrowser } = await launchBrowser();
+  const { page, close: closeBrowser } = await launchBrowser({ tmpParent: server.tmpRoot });
 
   let settle;
   const outcome = new Promise((resolve) => (settle = resolve));
@@ -125,6 +125,7 @@ async function run(args) {
     }),
   ]);
   clearTimeout(timer);
+  if (stopping) return 1; // a signal handler is tearing everything down; it sets the exit code
   if (result.reason) console.error(`${TAG} ${result.reason}`);
 
   await saveDiagnostics(page, result.logs);
@@ -159,7 +160,11 @@ async function saveDiagnostics(page, logs) {
 
 class UsageError extends Error {}
 
-exitOnSignals((signal) => console.error(`${TAG} ${signal}: stopping the browser and the VS Code server`));
+let stopping = false;
+exitOnSignals((signal) => {
+  stopping = true;
+  console.error(`${TAG} ${signal}: stopping the browser and the VS Code server`);
+});
 
 let exitCode;
 try {

@@ -5,12 +5,13 @@
 // profile is fresh per launch (inside a temporary folder removed on close) so no state leaks
 // between runs.
 
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, assertHostInstalled } from './paths.mjs';
-import { onCleanup, onExitSync } from './cleanup.mjs';
+import { onCleanup, onExitSync, removeDirSync } from './cleanup.mjs';
+import { listProcesses, waitSync } from './procs.mjs';
 
 // Offline and quiet: no first-run UI, no background downloads or sync, no QUIC probing, no GPU (there
 // is none in CI containers). --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
@@ -23,22 +24,29 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
   '--disable-dev-shm-usage',
+  // No crash handler processes (they outlive the browser for a moment and write into the profile).
+  '--disable-breakpad',
+  '--disable-crash-reporter',
 ];
 
 /**
  * @param {object} [options]
  * @param {boolean} [options.headless] default true; KESTREL_HEADED=1 shows the window (needs a display).
  * @param {{width: number, height: number}} [options.viewport]
+ * @param {string} [options.tmpParent] Where to create the browser's temporary folder (default: the
+ *   system temp dir). Pass the server's `tmpRoot` so that the server's watchdog also removes it if this
+ *   process is killed outright.
  * @returns {Promise<{ context: import('playwright-core').BrowserContext,
  *   page: import('playwright-core').Page, close: () => Promise<void> }>}
  */
 export async function launchBrowser({
   headless = process.env.KESTREL_HEADED !== '1',
   viewport = { width: 1280, height: 800 },
+  tmpParent = os.tmpdir(),
 } = {}) {
   assertHostInstalled();
-  const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'kestrel-chromium-'));
-  const removeTmp = () => rmSync(tmpRoot, { recursive: true, force: true });
+  const tmpRoot = mkdtempSync(path.join(tmpParent, 'kestrel-chromium-'));
+  const removeTmp = () => removeDirSync(tmpRoot);
   let context;
   try {
     context = await chromium.launchPersistentContext(path.join(tmpRoot, 'profile'), {
@@ -93,26 +101,16 @@ export async function launchBrowser({
  * (--user-data-dir=...), so this only ever touches our own browser. Synchronous: usable on 'exit'.
  */
 function killBrowserProcesses(tmpRoot) {
-  let pids;
-  try {
-    pids = readdirSync('/proc').filter((name) => /^\d+$/.test(name));
-  } catch {
-    return; // no /proc (not Linux): Chromium still exits when its debugging pipe closes
-  }
-  for (const pid of pids) {
-    let cmdline;
+  const ours = () => listProcesses().filter((proc) => proc.cmdline.includes(tmpRoot));
+  for (const { pid } of ours()) {
     try {
-      cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-    } catch {
-      continue; // exited meanwhile
-    }
-    if (!cmdline.includes(tmpRoot)) continue;
-    try {
-      process.kill(Number(pid), 'SIGKILL');
+      process.kill(pid, 'SIGKILL');
     } catch {
       // Already gone.
     }
   }
+  // Wait until they are gone, so nothing writes into the profile folder while it is removed.
+  waitSync(() => ours().length > 0, 2000);
 }
 
 /**

@@ -7,6 +7,8 @@
 // cleanup (graceful) and may register a sync one (last resort from the 'exit' event, where nothing
 // async can run).
 
+import { rmSync } from 'node:fs';
+
 const asyncCleanups = new Set();
 const syncCleanups = new Set();
 let running;
@@ -52,21 +54,31 @@ process.on('exit', () => {
 let signalsInstalled = false;
 
 /**
- * SIGINT/SIGTERM/SIGHUP: clean up, then exit with 128+signal. A second signal while cleaning up
- * exits at once (the sync cleanups still kill the process groups).
+ * SIGINT/SIGTERM/SIGHUP: clean up, then exit with 128+signal.
+ * One Ctrl-C often arrives twice (the terminal signals the whole foreground group, and a parent such
+ * as @vscode/test-electron's runTests forwards its own SIGINT), so signals within 2 s of the first are
+ * ignored; a later one exits at once (the sync cleanups still kill the process groups).
  * `onSignal(name)` runs first, e.g. to print why we are stopping.
  */
 export function exitOnSignals(onSignal) {
   if (signalsInstalled) return;
   signalsInstalled = true;
   const codes = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
-  let received = false;
+  let firstAt;
   for (const [signal, code] of Object.entries(codes)) {
     process.on(signal, () => {
-      if (received) process.exit(code);
-      received = true;
+      if (firstAt !== undefined) {
+        if (Date.now() - firstAt > 2000) process.exit(code);
+        return;
+      }
+      firstAt = Date.now();
       onSignal?.(signal);
       runCleanups().finally(() => process.exit(code));
     });
   }
+}
+
+/** Removes a folder that processes we just killed may still be writing to. Synchronous. */
+export function removeDirSync(dir) {
+  rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
 }

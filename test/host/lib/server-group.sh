@@ -18,16 +18,27 @@ shift 3
 child=$!
 
 # A handled (not ignored) TERM: the child keeps the default disposition, and we exit once it is gone.
+# (dash, the usual /bin/sh, needs the `kill -s SIG -- -PGID` form for process groups.)
 trap 'stopping=1' TERM INT HUP
 
 while kill -0 "$child" 2>/dev/null; do
   if [ -z "$stopping" ] && ! kill -0 "$owner" 2>/dev/null; then
+    # Our stderr is a pipe to the dead owner: writing to it must not kill us with SIGPIPE.
+    trap '' PIPE
     echo "[kestrel host] owner process $owner is gone: stopping the VS Code server" >&2
-    kill -TERM -- "-$$" 2>/dev/null
+    kill -s TERM -- "-$$" 2>/dev/null
     sleep 3
-    for pid in $(pgrep -g "$$"); do
-      [ "$pid" != "$$" ] && kill -KILL "$pid" 2>/dev/null
+    # Whatever ignored TERM: SIGKILL every other member of our group (found through /proc, since
+    # procps may not be installed), then remove the folder nothing writes to any more.
+    for dir in /proc/[0-9]*; do
+      pid=${dir#/proc/}
+      [ "$pid" = "$$" ] && continue
+      stat=$(cat "$dir/stat" 2>/dev/null) || continue
+      # stat is "pid (comm) state ppid pgrp ..."; comm may hold spaces, so split after the last ')'.
+      set -- ${stat##*) }
+      [ "$3" = "$$" ] && kill -s KILL "$pid" 2>/dev/null
     done
+    sleep 1
     [ -n "$clean_dir" ] && rm -rf -- "$clean_dir"
     exit 1
   fi

@@ -6,13 +6,14 @@
 // writes or forks outlives stop(): no stray extension hosts, watchers or sockets in /tmp.
 
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NODE24, SERVER_MAIN, assertHostInstalled } from './paths.mjs';
-import { onCleanup, onExitSync } from './cleanup.mjs';
+import { onCleanup, onExitSync, removeDirSync } from './cleanup.mjs';
 import { QUIET_SETTINGS } from './settings.mjs';
+import { listProcesses, waitSync } from './procs.mjs';
 
 const GROUP_LEADER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'server-group.sh');
 const HOST = '127.0.0.1';
@@ -149,14 +150,15 @@ export async function startServer({
       killGroup(pgid, 'SIGKILL');
       unregisterAsync();
       unregisterSync();
-      rmSync(tmpRoot, { recursive: true, force: true });
+      removeDirSync(tmpRoot);
     })();
     return stopped;
   };
   const unregisterAsync = onCleanup(stop);
   const unregisterSync = onExitSync(() => {
     killGroup(pgid, 'SIGKILL');
-    rmSync(tmpRoot, { recursive: true, force: true });
+    waitSync(() => listProcesses().some((proc) => proc.pgid === pgid), 2000);
+    removeDirSync(tmpRoot);
   });
 
   let startTimer;
@@ -186,6 +188,8 @@ export async function startServer({
     origin: `http://${authority}`,
     pgid,
     dirs,
+    /** Temporary folder removed on stop (and by the watchdog if this process dies). */
+    tmpRoot,
     /** Resolves when the server has exited (on its own or through stop()). */
     exited: exitPromise,
     /** The server's last output lines, for error messages. */

@@ -3,11 +3,11 @@
 // Why: tests and the browser-driven e2e runs type into editors, and VS Code saves into the folder it
 // has open; working on a copy keeps test/fixtures/workspace pristine and runs independent.
 
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURE_WORKSPACE } from './paths.mjs';
-import { onExitSync } from './cleanup.mjs';
+import { onExitSync, removeDirSync } from './cleanup.mjs';
 
 /**
  * Copies `source` (default: test/fixtures/workspace) into a new temporary folder.
@@ -23,7 +23,7 @@ export function copyFixtureWorkspace(source = FIXTURE_WORKSPACE) {
   });
   const remove = () => {
     unregister();
-    rmSync(root, { recursive: true, force: true });
+    removeDirSync(root);
   };
   const unregister = onExitSync(remove);
   return { path: target, remove };
