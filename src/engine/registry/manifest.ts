@@ -145,7 +145,7 @@ export function parseManifest(text: string): ParseResult {
   const specials = parseSpecials(pick(json, 'specialTokens', 'special_tokens'), problems);
   const fimRaw = pick(json, 'fimMode', 'fim_mode', 'fim');
   const fimMode = (isRecord(fimRaw) ? fimRaw['mode'] : fimRaw) ?? 'spm';
-  if (kind === 'completion' && fimMode !== 'spm' && fimMode !== 'psm') problems.push('"fimMode" must be "spm" or "psm"');
+  if (kind !== 'embedding' && fimMode !== 'spm' && fimMode !== 'psm') problems.push('"fimMode" must be "spm" or "psm"');
   const tokenizer = json['tokenizer'] ?? 'tokenizer.json';
   if (typeof tokenizer !== 'string') problems.push('"tokenizer" must name the tokenizer file');
   if (problems.length > 0) return { ok: false, problems };

@@ -1,0 +1,163 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import ort from 'onnxruntime-node';
+import { CompletionEngine } from '../../src/engine/engine';
+import { EngineError } from '../../src/engine/errors';
+import { parseManifest } from '../../src/engine/registry/manifest';
+import { inspectModelDir, scanModels } from '../../src/engine/registry/registry';
+import { Decoder } from '../../src/engine/session/decoder';
+import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/engine/session/providers';
+import { byteLevelTokenizerJson, identityOnnx } from './support/fixtures';
+
+const MANIFEST = {
+  id: 'test-model',
+  displayName: 'Test model',
+  kind: 'completion',
+  languages: ['python'],
+  contextLength: 256,
+  files: { fp32: { file: 'model.onnx', providers: ['cpu'] } },
+  fimMode: 'spm',
+};
+
+function modelDir(root: string, name: string, files: Record<string, string | Uint8Array | null>): string {
+  const dir = join(root, name);
+  mkdirSync(dir, { recursive: true });
+  const all: Record<string, string | Uint8Array | null> = {
+    'kestrel.json': JSON.stringify(MANIFEST),
+    'tokenizer.json': JSON.stringify(byteLevelTokenizerJson()),
+    'model.onnx': identityOnnx([['input_ids', 'logits']]),
+    ...files,
+  };
+  for (const [file, content] of Object.entries(all)) if (content !== null) writeFileSync(join(dir, file), content);
+  return dir;
+}
+
+function withTemp(fn: (root: string) => Promise<void> | void): () => Promise<void> {
+  return async () => {
+    const root = mkdtempSync(join(tmpdir(), 'kestrel-models-'));
+    try {
+      await fn(root);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  };
+}
+
+test('manifest problems are listed field by field', () => {
+  const bad = parseManifest(JSON.stringify({ id: 'a b', kind: 'chat', contextLength: 'long', files: { fp64: 'x.onnx' }, fimMode: 'pms' }));
+  assert.equal(bad.ok, false);
+  const problems = bad.ok ? [] : bad.problems.join('\n');
+  for (const field of ['"id"', '"kind"', '"contextLength"', '"files.fp64"', '"fimMode"']) assert.match(String(problems), new RegExp(field.replace(/[.]/g, '\\.')));
+  const good = parseManifest(JSON.stringify(MANIFEST));
+  assert.equal(good.ok, true);
+});
+
+test('a folder without kestrel.json is explained', withTemp((root) => {
+  const dir = modelDir(root, 'no-manifest', { 'kestrel.json': null });
+  const entry = inspectModelDir(dir);
+  assert.match(entry.problems.join(), /has no kestrel\.json/);
+}));
+
+test('malformed kestrel.json is reported as invalid JSON with the parser message', withTemp((root) => {
+  modelDir(root, 'malformed', { 'kestrel.json': '{"id": "x", ' });
+  const [entry] = scanModels([root]).models;
+  assert.ok(entry);
+  assert.match(entry.problems.join(), /kestrel\.json is not valid JSON/);
+}));
+
+test('a missing ONNX file and a missing tokenizer are named', withTemp((root) => {
+  const entry = inspectModelDir(modelDir(root, 'missing', { 'model.onnx': null, 'tokenizer.json': null }));
+  const text = entry.problems.join('\n');
+  assert.match(text, /fp32 file model\.onnx is missing/);
+  assert.match(text, /tokenizer tokenizer\.json is missing/);
+}));
+
+test('a file that is not ONNX, or shorter than kestrel.json says, is caught before loading', withTemp((root) => {
+  const notOnnx = inspectModelDir(modelDir(root, 'text', { 'model.onnx': 'hello' }));
+  assert.match(notOnnx.problems.join(), /is not an ONNX model/);
+  const sized = { ...MANIFEST, files: { fp32: { file: 'model.onnx', providers: ['cpu'], bytes: 999999 } } };
+  const short = inspectModelDir(modelDir(root, 'short', { 'kestrel.json': JSON.stringify(sized) }));
+  assert.match(short.problems.join(), /truncated/);
+}));
+
+test('a truncated ONNX file fails to load with an error that says so', withTemp(async (root) => {
+  const whole = identityOnnx([['input_ids', 'logits']]);
+  const dir = modelDir(root, 'truncated', { 'model.onnx': whole.slice(0, Math.floor(whole.length * 0.6)) });
+  await assert.rejects(Decoder.openOn(join(dir, 'model.onnx'), 'cpu'), (error: unknown) => {
+    assert.ok(error instanceof EngineError);
+    assert.equal(error.code, 'model-invalid');
+    assert.match(error.message, /truncated or corrupt.*Copy the model folder again/);
+    return true;
+  });
+}));
+
+test('an ONNX graph with the wrong inputs is rejected naming what is missing', withTemp(async (root) => {
+  modelDir(root, 'wrong-inputs', { 'model.onnx': identityOnnx([['tokens', 'scores']]) });
+  const engine = new CompletionEngine(() => [root]);
+  await assert.rejects(engine.load({ model: 'test-model', device: 'cpu' }), (error: unknown) => {
+    assert.ok(error instanceof EngineError);
+    assert.equal(error.code, 'model-incompatible');
+    assert.match(error.message, /missing input_ids, attention_mask, past_key_values\.0\.key, logits/);
+    assert.match(error.message, /it has inputs tokens/);
+    return true;
+  });
+}));
+
+test('with no usable model the engine says where it looked and what was wrong', withTemp(async (root) => {
+  modelDir(root, 'broken', { 'model.onnx': null });
+  const engine = new CompletionEngine(() => [root, join(root, 'not-there')]);
+  await assert.rejects(engine.load({ model: '', device: 'auto' }), /No usable completion model was found in .*fp32 file model\.onnx is missing/);
+  await assert.rejects(engine.load({ model: 'other', device: 'auto' }), /Model "other" was not found/);
+}));
+
+test('auto tries the GPU providers of the platform first, then cpu', () => {
+  assert.deepEqual(providerCandidates('auto', 'linux'), ['cuda', 'webgpu', 'cpu']);
+  assert.deepEqual(providerCandidates('auto', 'win32'), ['cuda', 'dml', 'webgpu', 'cpu']);
+  assert.deepEqual(providerCandidates('auto', 'darwin'), ['cuda', 'coreml', 'webgpu', 'cpu']);
+  assert.deepEqual(providerCandidates('cuda'), ['cuda']);
+  assert.match(shortReason('[E:onnxruntime] /onnxruntime_src/x.cc:1 f() ok == true was false. Failed to get a WebGPU adapter'), /^Failed to get a WebGPU adapter$/);
+});
+
+test('auto falls back to cpu with the reason each GPU provider failed', async () => {
+  const graph = identityOnnx([['x', 'y']]);
+  // a stand-in for a machine without a GPU driver, so the test means the same on every machine
+  const noGpu = (provider: string) => {
+    if (provider !== 'cpu') return Promise.reject(new Error(`${provider} provider library not found`));
+    return ort.InferenceSession.create(graph, sessionOptions('cpu'));
+  };
+  const opened = await openWithFallback('auto', noGpu);
+  assert.equal(opened.provider, 'cpu');
+  assert.deepEqual(opened.attempts.map((a) => [a.provider, a.ok]), [['cuda', false], ['webgpu', false], ['cpu', true]]);
+  assert.match(opened.attempts[0]?.reason ?? '', /cuda provider library not found/);
+  await opened.session.release();
+});
+
+test('on this machine, auto with the real ONNX Runtime runs on some provider and explains the ones that failed', async () => {
+  const graph = identityOnnx([['x', 'y']]);
+  const opened = await openWithFallback('auto', (p) => ort.InferenceSession.create(graph, sessionOptions(p)));
+  for (const attempt of opened.attempts.slice(0, -1)) assert.ok(!attempt.ok && (attempt.reason ?? '').length > 0);
+  assert.equal(opened.attempts.at(-1)?.provider, opened.provider);
+  await opened.session.release();
+});
+
+test('an explicitly requested provider that cannot start is a clear error, not a silent fallback', async () => {
+  const graph = identityOnnx([['x', 'y']]);
+  const unavailable = (provider: string) => Promise.reject(new Error(`${provider}: Failed to load shared library`));
+  await assert.rejects(openWithFallback('cuda', unavailable), (error: unknown) => {
+    assert.ok(error instanceof EngineError);
+    assert.equal(error.code, 'provider-unavailable');
+    assert.match(error.message, /The "cuda" device is not available \(cuda: cuda: Failed to load shared library\)/);
+    assert.match(error.message, /ONNXRUNTIME_NODE_INSTALL=cuda12/);
+    assert.match(error.message, /set kestrel\.device to "auto"/);
+    return true;
+  });
+  // the real ONNX Runtime: cuda either opens (a GPU machine) or fails with the same kind of error
+  const real = await openWithFallback('cuda', (p) => ort.InferenceSession.create(graph, sessionOptions(p))).then(
+    async (opened) => { await opened.session.release(); return 'opened'; },
+    (error: unknown) => (error instanceof EngineError && error.code === 'provider-unavailable' ? 'clear error' : String(error)),
+  );
+  assert.ok(real === 'opened' || real === 'clear error', real);
+});
