@@ -69,7 +69,7 @@ const unswap = (s) => s.replace(/[\u010a\u010b]/g, (c) => (c === NL ? VT : NL));
 const merges = full.model.merges.map((m) => (Array.isArray(m) ? m : m.split(' ')).map(unswap));
 
 // vocabulary: specials, the 256 byte symbols, then merge results in merge order
-const vocab = {};
+const vocab = Object.create(null); // no prototype: "constructor" is a real token here
 let next = 0;
 for (const s of SPECIAL) vocab[s] = next++;
 for (const b of byteLevelAlphabet().sort()) vocab[b] = next++;

@@ -1,0 +1,253 @@
+"""
+Train Kestrel's code-search embedder. One straight script, nanoGPT style:
+setup -> data -> model (scratch or resume) -> optimizer -> eval/lr helpers -> loop.
+
+  python3 models/training/embed_train.py config/embed_tiny.py                 # CPU, one core
+  python3 models/training/embed_train.py config/embed_tiny.py --max_iters=20  # overrides
+  python3 models/training/embed_train.py config/embed_small.py                # accelerator
+
+Objective (SimCSE-style contrastive learning, Gao et al. 2021; CodeSearchNet pairs):
+  pair loss  InfoNCE with in-batch negatives over (query, code) pairs, temperature `temperature`,
+             symmetric (query -> code and code -> query);
+  code loss  the same over two random windows of one function, functions with or without a
+             docstring (dropout adds the SimCSE noise), weight `code_loss_weight`: code without
+             a docstring must embed well too, since most of a workspace has none.
+Validation: embed_eval.evaluate (the one evaluation function) on a fixed seeded subset of the valid
+pairs every eval_interval iterations: MRR, recall@k of the model, BM25 and hybrid, to log.csv and
+curves.png. Checkpoints (out_dir/ckpt.pt) hold the model args, optimizer, iteration and resolved
+config; batches are a pure function of (seed, iteration), so --init_from=resume continues exactly.
+"""
+
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from embed_data import (Embedder, code_views, embed_tokenizer, pad, pair_batch_indices,  # noqa: E402
+                        tokenize_file)
+from embed_eval import evaluate, read_pairs  # noqa: E402
+from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
+from embed_model import CONFIGS, Encoder, EncoderConfig  # noqa: E402
+
+# -----------------------------------------------------------------------------
+# default config values; config/embed_*.py and --key=value override them
+# I/O
+work_dir = 'work'  # corpus, tokenizer; relative paths are taken from models/training
+tokenizer = 'work/tokenizer.json'  # the project's code tokenizer (the type markers are added to it)
+out_dir = 'work/embed/runs/tiny'
+init_from = 'scratch'  # 'scratch' or 'resume'
+init_tok_emb = ''  # optional checkpoint of the completion model (train.py): copy its token embeddings
+eval_interval = 100  # iterations between validations (and checkpoints)
+eval_pairs = 1000  # valid pairs used during training (a seeded subset: the same every time)
+log_interval = 10
+max_seconds = 0  # stop (with a checkpoint) after this much wall time; 0 = no limit
+# model
+model_size = 'tiny'  # a key of embed_model.CONFIGS
+dropout = 0.1  # also the SimCSE noise of the code-only objective
+# data and objective
+batch_size = 32  # (query, code) pairs per step: 31 in-batch negatives per query
+code_batch_size = 16  # functions per step for the code-only objective
+code_loss_weight = 0.5
+code_view_len = 128  # tokens per code-only view
+span_min_frac = 0.5  # each view covers at least this share of the function's tokens
+temperature = 0.05
+seed = 1337
+# optimizer: AdamW, linear warmup then cosine decay to min_lr
+learning_rate = 1e-3
+min_lr = 5e-5
+max_iters = 1000
+warmup_iters = 50
+weight_decay = 0.01
+beta1, beta2 = 0.9, 0.98
+grad_clip = 1.0
+device = 'cuda' if torch.cuda.is_available() else 'cpu'
+# -----------------------------------------------------------------------------
+config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
+for arg in sys.argv[1:]:  # configurator: config files, then --key=value
+    if not arg.startswith('--'):
+        path = arg if os.path.exists(arg) else os.path.join(HERE, arg)
+        print(f'config file {path}')
+        exec(open(path).read())
+    else:
+        key, val = arg[2:].split('=', 1)
+        assert key in config_keys, f'unknown config key {key}'
+        cur = globals()[key]
+        globals()[key] = (val.lower() in ('1', 'true', 'yes')) if isinstance(cur, bool) else type(cur)(val)
+config = {k: globals()[k] for k in config_keys}  # as given: paths stay relative to models/training
+out_dir, work_dir, tokenizer = (os.path.join(HERE, p) for p in (out_dir, work_dir, tokenizer))
+os.makedirs(out_dir, exist_ok=True)
+print(json.dumps(config, indent=1))
+torch.manual_seed(seed)
+
+# data
+embed_dir = os.path.join(work_dir, 'embed')
+tok = embed_tokenizer(tokenizer, embed_dir)
+Q_ID, C_ID = tok.token_to_id(QUERY_MARKER), tok.token_to_id(CODE_MARKER)
+t0 = time.time()
+pairs = tokenize_file(tok, os.path.join(embed_dir, 'pairs-train.jsonl'), ('query', 'code'), embed_dir)
+undocumented = tokenize_file(tok, os.path.join(embed_dir, 'code-train.jsonl'), ('code',), embed_dir)
+code_pool = [t for t in pairs['code'] + undocumented['code'] if len(t) >= 8]
+code_lens = np.asarray([min(len(t), CODE_MAX_LEN) for t in pairs['code']])
+valid_all = read_pairs(os.path.join(embed_dir, 'pairs-valid.jsonl'))
+valid = [valid_all[i] for i in sorted(np.random.default_rng(0).permutation(len(valid_all))[:eval_pairs])]
+data_summary = json.load(open(os.path.join(embed_dir, 'pairs-summary.json')))
+print(f'{len(code_lens):,} train pairs, {len(code_pool):,} functions for the code objective, '
+      f'{len(valid)} valid pairs for validation (tokenized in {time.time() - t0:.0f}s)', flush=True)
+
+
+def get_batch(step):
+    idx = pair_batch_indices(code_lens, batch_size, seed, step)
+    q = pad([pairs['query'][i] for i in idx], Q_ID, QUERY_MAX_LEN)
+    c = pad([pairs['code'][i] for i in idx], C_ID, CODE_MAX_LEN)
+    va, vb = code_views(code_pool, code_batch_size, seed, step, span_min_frac, code_view_len)
+    a, b = pad(va, C_ID, CODE_MAX_LEN), pad(vb, C_ID, CODE_MAX_LEN)
+    return [tuple(t.to(device) for t in x) for x in (q, c, a, b)]
+
+
+# model
+iter_num, best_mrr = 0, 0.0
+ckpt_path = os.path.join(out_dir, 'ckpt.pt')
+ckpt = None
+if init_from == 'resume' and os.path.exists(ckpt_path):
+    ckpt = torch.load(ckpt_path, map_location='cpu')
+    model_args = ckpt['model_args']
+    iter_num, best_mrr = ckpt['iter_num'], ckpt['best_mrr']
+    print(f'resumed from {ckpt_path} at iteration {iter_num}')
+else:
+    model_args = dict(CONFIGS[model_size], vocab_size=tok.vocab_size, max_len=CODE_MAX_LEN, dropout=dropout)
+model = Encoder(EncoderConfig(**model_args))
+if ckpt is not None:
+    model.load_state_dict(ckpt['model'])
+elif init_tok_emb:
+    # the completion model's token embeddings (same tokenizer) as a warm start, when widths match
+    src = torch.load(os.path.join(HERE, init_tok_emb), map_location='cpu')['model']['embed.weight']
+    assert src.shape[1] == model.cfg.n_embd, 'init_tok_emb: width differs'
+    with torch.no_grad():
+        model.tok_emb.weight[:src.shape[0]] = src
+    print(f'token embeddings initialised from {init_tok_emb} ({src.shape[0]} rows)')
+model.to(device)
+print(f'parameters: {model.num_params():,} ({model.num_params(non_embedding=True):,} non-embedding)')
+optimizer = model.configure_optimizer(weight_decay, learning_rate, (beta1, beta2))
+if ckpt is not None:
+    optimizer.load_state_dict(ckpt['optimizer'])
+ckpt = None
+embedder = Embedder(model, tok)
+
+
+def info_nce(a, b):
+    """Symmetric InfoNCE, row i of a matches row i of b; the other rows are the negatives."""
+    logits = a @ b.T / temperature  # (B, B)
+    labels = torch.arange(a.shape[0], device=a.device)
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+
+
+def get_lr(it):
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if it >= max_iters:
+        return min_lr
+    ratio = (it - warmup_iters) / (max_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+
+
+def git_commit():
+    r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=HERE, capture_output=True, text=True)
+    return r.stdout.strip() or 'unknown'
+
+
+def save_checkpoint(seconds):
+    ck = {'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
+          'iter_num': iter_num, 'best_mrr': best_mrr, 'config': config, 'seconds': round(seconds),
+          'manifest_sha256': data_summary.get('manifest_sha256'), 'data_summary': data_summary,
+          'commit': git_commit()}
+    torch.save(ck, ckpt_path + '.tmp')
+    os.replace(ckpt_path + '.tmp', ckpt_path)  # never leave a half-written checkpoint
+
+
+LOG_FIELDS = ['iter', 'pairs_seen', 'train_loss', 'pair_loss', 'code_loss', 'val_mrr', 'val_r1', 'val_r10',
+              'bm25_mrr', 'hybrid_mrr', 'lr', 'seconds']
+
+
+def log_row(row):
+    path = os.path.join(out_dir, 'log.csv')
+    new = not os.path.exists(path)
+    with open(path, 'a', newline='') as f:
+        w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        if new:
+            w.writeheader()
+        w.writerow(row)
+
+
+# training loop
+log_path = os.path.join(out_dir, 'log.csv')
+prev_seconds = 0.0
+if os.path.exists(log_path) and iter_num > 0:  # continue the wall clock (and the log) of a resumed run
+    with open(log_path) as f:
+        rows = [r for r in csv.DictReader(f) if int(r['iter']) <= iter_num]
+    prev_seconds = float(rows[-1]['seconds']) if rows else 0.0
+    with open(log_path, 'w', newline='') as f:  # drop rows logged after the checkpoint
+        w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+elif os.path.exists(log_path):
+    os.remove(log_path)
+t_start = time.time()
+recent = []
+t0 = time.time()
+model.train()
+while True:
+    lr = get_lr(iter_num)
+    for g in optimizer.param_groups:
+        g['lr'] = lr
+    last = iter_num >= max_iters
+    out_of_time = max_seconds and time.time() - t_start > max_seconds
+    if iter_num % eval_interval == 0 or last or out_of_time:
+        te = time.time()
+        res = evaluate(valid, embedder, group_size=len(valid))
+        v = res['vector']['csn']
+        seconds = prev_seconds + time.time() - t_start
+        means = np.mean(recent, axis=0) if recent else [float('nan')] * 3
+        print(f'step {iter_num}: train {means[0]:.4f} val MRR {v["mrr"]:.4f} R@1 {v["recall@1"]:.3f} '
+              f'R@10 {v["recall@10"]:.3f} (bm25 {res["bm25"]["csn"]["mrr"]:.4f}, hybrid '
+              f'{res["hybrid"]["csn"]["mrr"]:.4f}; eval {time.time() - te:.0f}s, {seconds:.0f}s)', flush=True)
+        log_row({'iter': iter_num, 'pairs_seen': iter_num * batch_size, 'train_loss': f'{means[0]:.4f}',
+                 'pair_loss': f'{means[1]:.4f}', 'code_loss': f'{means[2]:.4f}', 'val_mrr': v['mrr'],
+                 'val_r1': v['recall@1'], 'val_r10': v['recall@10'], 'bm25_mrr': res['bm25']['csn']['mrr'],
+                 'hybrid_mrr': res['hybrid']['csn']['mrr'], 'lr': f'{lr:.6f}', 'seconds': f'{seconds:.0f}'})
+        best_mrr = max(best_mrr, v['mrr'])
+        if iter_num > 0:
+            save_checkpoint(seconds)
+        try:
+            from embed_plot import plot_curves
+            plot_curves(log_path, os.path.join(out_dir, 'curves.png'))
+        except Exception as e:  # a plot must never stop a run
+            print(f'plot failed: {e}')
+        recent = []
+    if last or out_of_time:
+        break
+
+    q, c, a, b = get_batch(iter_num)
+    pair_loss = info_nce(model(*q), model(*c))
+    code_loss = info_nce(model(*a), model(*b)) if code_loss_weight > 0 else torch.zeros(())
+    loss = pair_loss + code_loss_weight * code_loss
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    optimizer.zero_grad(set_to_none=True)
+    recent.append((loss.item(), pair_loss.item(), code_loss.item()))
+    iter_num += 1
+    if iter_num % log_interval == 0:
+        dt = time.time() - t0
+        t0 = time.time()
+        print(f'iter {iter_num}: loss {loss.item():.4f} (pair {pair_loss.item():.4f}, code {code_loss.item():.4f}), '
+              f'lr {lr:.2e}, {dt / log_interval:.2f} s/iter', flush=True)

@@ -1,0 +1,209 @@
+"""
+Kestrel's Python completion model: a decoder-only transformer, read top to bottom.
+
+Building blocks are those of current small code models:
+- RMSNorm (Zhang & Sennrich 2019) before attention and MLP (pre-norm),
+- rotary position embeddings, RoPE (Su et al. 2021), in the rotate-half layout,
+- grouped-query attention, GQA (Ainslie et al. 2023): few KV heads shrink the KV cache that every
+  decode step reads,
+- SwiGLU MLP (Shazeer 2020),
+- tied input/output embeddings (Press & Wolf 2017).
+
+The forward pass takes an optional KV cache, positions and a padding mask, which is what the ONNX
+decoder-with-past export needs; training calls it with token ids (and targets) only.
+Runs on PyTorch 1.13 (manual attention) and 2.x (scaled_dot_product_attention when no cache).
+"""
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+HAS_SDPA = hasattr(F, 'scaled_dot_product_attention')
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        # statistics in fp32 even under bf16 autocast
+        xf = x.float()
+        xf = xf * torch.rsqrt(xf.pow(2).mean(-1, keepdim=True) + self.eps)
+        return xf.type_as(x) * self.weight
+
+
+def rope_cos_sin(position_ids, head_dim, theta):
+    """position_ids (B, T) -> cos, sin (B, 1, T, head_dim), computed on the fly (exportable)."""
+    inv_freq = 1.0 / (theta ** (torch.arange(0, head_dim, 2, device=position_ids.device).float() / head_dim))
+    freqs = position_ids[:, :, None].float() * inv_freq[None, None, :]  # (B, T, hd/2)
+    emb = torch.cat((freqs, freqs), dim=-1)  # (B, T, hd)
+    return emb.cos()[:, None], emb.sin()[:, None]
+
+
+def apply_rope(x, cos, sin):
+    # x (B, nh, T, hd): rotate the two halves of each head
+    half = x.shape[-1] // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+
+class Attention(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        assert cfg.n_embd % cfg.n_head == 0 and cfg.n_head % cfg.n_kv_head == 0
+        self.n_head, self.n_kv_head = cfg.n_head, cfg.n_kv_head
+        self.head_dim = cfg.n_embd // cfg.n_head
+        self.q_proj = nn.Linear(cfg.n_embd, cfg.n_head * self.head_dim, bias=False)
+        self.k_proj = nn.Linear(cfg.n_embd, cfg.n_kv_head * self.head_dim, bias=False)
+        self.v_proj = nn.Linear(cfg.n_embd, cfg.n_kv_head * self.head_dim, bias=False)
+        self.o_proj = nn.Linear(cfg.n_head * self.head_dim, cfg.n_embd, bias=False)
+
+    def forward(self, x, cos, sin, past=None, mask=None):
+        B, T, C = x.shape
+        hd = self.head_dim
+        q = self.q_proj(x).view(B, T, self.n_head, hd).transpose(1, 2)  # (B, nh, T, hd)
+        k = self.k_proj(x).view(B, T, self.n_kv_head, hd).transpose(1, 2)  # (B, nkv, T, hd)
+        v = self.v_proj(x).view(B, T, self.n_kv_head, hd).transpose(1, 2)  # (B, nkv, T, hd)
+        q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
+        if past is not None:
+            k = torch.cat((past[0], k), dim=2)  # (B, nkv, P+T, hd)
+            v = torch.cat((past[1], v), dim=2)
+        present = (k, v)
+        # GQA: each KV head serves n_head // n_kv_head query heads
+        rep = self.n_head // self.n_kv_head
+        if rep > 1:
+            k = k.repeat_interleave(rep, dim=1)  # (B, nh, P+T, hd)
+            v = v.repeat_interleave(rep, dim=1)
+        if mask is None and past is None and HAS_SDPA:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        else:
+            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))  # (B, nh, T, P+T)
+            if mask is None:
+                mask = causal_mask(T, k.shape[2], x.device)
+            att = att.masked_fill(~mask, float('-inf'))
+            att = F.softmax(att.float(), dim=-1).type_as(q)
+            y = att @ v  # (B, nh, T, hd)
+        y = y.transpose(1, 2).contiguous().view(B, T, self.n_head * hd)
+        return self.o_proj(y), present
+
+
+def causal_mask(T, S, device, attention_mask=None):
+    """Boolean (B|1, 1, T, S): query t (at absolute position S-T+t) sees key s <= S-T+t and s unpadded."""
+    q_pos = torch.arange(T, device=device)[:, None] + (S - T)
+    k_pos = torch.arange(S, device=device)[None, :]
+    m = (k_pos <= q_pos)[None, None]  # (1, 1, T, S)
+    if attention_mask is not None:
+        m = m & attention_mask[:, None, None, :].bool()  # (B, 1, T, S)
+    return m
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.gate = nn.Linear(cfg.n_embd, cfg.ffn_hidden, bias=False)
+        self.up = nn.Linear(cfg.n_embd, cfg.ffn_hidden, bias=False)
+        self.down = nn.Linear(cfg.ffn_hidden, cfg.n_embd, bias=False)
+
+    def forward(self, x):
+        return self.down(F.silu(self.gate(x)) * self.up(x))
+
+
+class Block(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.attn_norm = RMSNorm(cfg.n_embd, cfg.norm_eps)
+        self.attn = Attention(cfg)
+        self.mlp_norm = RMSNorm(cfg.n_embd, cfg.norm_eps)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x, cos, sin, past=None, mask=None):
+        a, present = self.attn(self.attn_norm(x), cos, sin, past, mask)
+        x = x + a
+        x = x + self.mlp(self.mlp_norm(x))
+        return x, present
+
+
+@dataclass
+class GPTConfig:
+    vocab_size: int = 16384
+    block_size: int = 2048  # longest context the model is built for
+    n_layer: int = 6
+    n_head: int = 8
+    n_kv_head: int = 2
+    n_embd: int = 256
+    ffn_hidden: int = 704  # ~8/3 * n_embd, a multiple of 64
+    rope_theta: float = 10000.0
+    norm_eps: float = 1e-5
+
+
+CONFIGS = {
+    # ~4.2M non-embedding + 4.2M embedding parameters: trains on one CPU core in under an hour
+    'tiny': dict(n_layer=6, n_head=8, n_kv_head=2, n_embd=256, ffn_hidden=704),
+    # ~25M non-embedding + 8.4M embedding parameters: the accelerator-trained model
+    'small': dict(n_layer=12, n_head=8, n_kv_head=2, n_embd=512, ffn_hidden=1408),
+}
+
+
+class GPT(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.embed = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
+        self.norm = RMSNorm(cfg.n_embd, cfg.norm_eps)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False)
+        self.lm_head.weight = self.embed.weight  # tied
+        self.apply(self._init_weights)
+        # scaled init of residual projections (GPT-2)
+        for name, p in self.named_parameters():
+            if name.endswith('o_proj.weight') or name.endswith('down.weight'):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    def _init_weights(self, m):
+        if isinstance(m, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(m.weight, mean=0.0, std=0.02)
+
+    def num_params(self, non_embedding=False):
+        n = sum(p.numel() for p in self.parameters())  # tied weights counted once
+        return n - self.embed.weight.numel() if non_embedding else n
+
+    def forward(self, idx, targets=None, past_key_values=None, position_ids=None, attention_mask=None):
+        """
+        idx (B, T) token ids; targets (B, T) or None.
+        past_key_values: list of (k, v), each (B, n_kv_head, P, head_dim), or None.
+        position_ids (B, T): defaults to P..P+T-1. attention_mask (B, P+T): 1 = real token.
+        Returns logits (B, T, V), loss or None, presents (list of (k, v) with P+T positions).
+        """
+        B, T = idx.shape
+        P = 0 if past_key_values is None else past_key_values[0][0].shape[2]
+        if position_ids is None:
+            position_ids = (torch.arange(T, device=idx.device) + P)[None].expand(B, T)
+        hd = self.cfg.n_embd // self.cfg.n_head
+        cos, sin = rope_cos_sin(position_ids, hd, self.cfg.rope_theta)
+        mask = None
+        if attention_mask is not None or past_key_values is not None:
+            mask = causal_mask(T, P + T, idx.device, attention_mask)
+        x = self.embed(idx)  # (B, T, C)
+        presents = []
+        for i, block in enumerate(self.blocks):
+            x, present = block(x, cos, sin, None if past_key_values is None else past_key_values[i], mask)
+            presents.append(present)
+        x = self.norm(x)
+        logits = self.lm_head(x)  # (B, T, V)
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.float().reshape(-1, logits.size(-1)), targets.reshape(-1), ignore_index=-1)
+        return logits, loss, presents
+
+    def configure_optimizer(self, weight_decay, lr, betas, device_type):
+        # decay matrices (and the embedding), not norms
+        decay = [p for p in self.parameters() if p.dim() >= 2]
+        no_decay = [p for p in self.parameters() if p.dim() < 2]
+        groups = [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
+        extra = {'fused': True} if device_type == 'cuda' and 'fused' in torch.optim.AdamW.__init__.__code__.co_varnames else {}
+        return torch.optim.AdamW(groups, lr=lr, betas=betas, **extra)
