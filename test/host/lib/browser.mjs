@@ -54,8 +54,14 @@ export async function launchBrowser({
       headless,
       args: CHROMIUM_ARGS,
       viewport,
-      // Chromium's own temp files (shared memory fallbacks, crash dumps) go to our folder too.
-      env: { ...process.env, TMPDIR: tmpRoot },
+      // Chromium's own files go to our folder too: temp files, and the crash handler's database,
+      // which would otherwise land in ~/.config/chromium (Debian's wrapper enables crash reporting).
+      env: {
+        ...process.env,
+        TMPDIR: tmpRoot,
+        XDG_CONFIG_HOME: path.join(tmpRoot, 'config'),
+        XDG_CACHE_HOME: path.join(tmpRoot, 'cache'),
+      },
       // We handle signals ourselves (cleanup.mjs) so that teardown order is under our control.
       handleSIGINT: false,
       handleSIGTERM: false,
