@@ -3,7 +3,7 @@
  * worker (server), declared once. Both sides import these constants; no method string appears
  * anywhere else. Any LSP client can use them too (see README, "Other editors").
  */
-import { RequestType0, NotificationType } from 'vscode-languageserver-protocol';
+import { RequestType, RequestType0, NotificationType } from 'vscode-languageserver-protocol';
 
 /** Which compute device the user asked for (setting `kestrel.device`). */
 export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
@@ -48,4 +48,80 @@ export namespace SettingsNotification {
   /** client -> server: the current worker settings; applied live, without a restart. */
   export const method = 'kestrel/settings' as const;
   export const type = new NotificationType<WorkerSettings>(method);
+}
+
+// --- Completion models -------------------------------------------------------------------------
+
+/** One ONNX file of a model (fp32, int8, fp16) as found on disk. */
+export interface ModelVariantInfo {
+  name: string;
+  file: string;
+  sizeBytes: number;
+  /** Execution providers this variant suits. */
+  providers: string[];
+  /** Why the file cannot be used (missing, truncated, not ONNX); absent when it looks right. */
+  problem?: string;
+}
+
+/** A model folder found in the shipped models/ or in kestrel.modelPaths. */
+export interface ModelInfo {
+  id: string;
+  displayName: string;
+  kind: 'completion' | 'embedding' | 'unknown';
+  dir: string;
+  variants: ModelVariantInfo[];
+  /** What makes the model unusable; empty when it can load. */
+  problems: string[];
+  /** True for the completion model the worker runs now. */
+  loaded: boolean;
+}
+
+/** The model the worker runs (or the one asked about), with where and how it runs. */
+export interface ModelDescription {
+  id: string;
+  displayName: string;
+  dir: string;
+  languages: string[];
+  contextLength: number;
+  fimMode: string;
+  /** The variant in use (fp32, int8, fp16) and its size on disk. */
+  variant: string;
+  sizeBytes: number;
+  /** The ONNX Runtime execution provider that runs it. */
+  provider: string;
+  /** Providers tried first and why they did not run it, e.g. "cuda: Failed to load shared library". */
+  providerFallbacks: string[];
+  loadMs: number;
+  /** Training record and metrics from kestrel.json, as written there. */
+  training?: unknown;
+  metrics?: unknown;
+}
+
+export namespace ListModelsRequest {
+  /** client -> server: every model folder found (usable or not, with what is wrong). */
+  export const method = 'kestrel/listModels' as const;
+  export const type = new RequestType0<ModelInfo[], void>(method);
+}
+
+export interface SelectModelParams {
+  /** Model id; empty selects the default. */
+  id: string;
+  /** Force a variant (fp32, int8, fp16); omitted picks the best for the provider. */
+  variant?: string;
+}
+
+export namespace SelectModelRequest {
+  /**
+   * client -> server: load a model now (the previous one serves until it is ready). Fails with the
+   * reason when the model cannot load; the previous model then stays. The client should also save
+   * the choice in kestrel.model so the next start uses it.
+   */
+  export const method = 'kestrel/selectModel' as const;
+  export const type = new RequestType<SelectModelParams, ModelDescription, void>(method);
+}
+
+export namespace DescribeModelRequest {
+  /** client -> server: the completion model in use, or null while none is loaded. */
+  export const method = 'kestrel/describeModel' as const;
+  export const type = new RequestType0<ModelDescription | null, void>(method);
 }

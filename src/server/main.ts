@@ -11,12 +11,14 @@ import {
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
+import { join } from 'node:path';
 import { SettingsNotification, type WorkerSettings } from '../protocol';
 import { kestrelVersion } from '../version';
 import type { Feature } from './feature';
 import { connectionLogger } from './logger';
 import { DEFAULT_WORKER_SETTINGS, SettingsStore } from './settings';
 import { StatusFeature } from './statusFeature';
+import { CompletionFeature } from './completionFeature';
 
 // The transport (--node-ipc, --stdio, --socket=N) is read from argv by createConnection.
 const connection = createConnection(ProposedFeatures.all);
@@ -30,13 +32,19 @@ function initialSettings(options: unknown): WorkerSettings {
 }
 
 const settings = new SettingsStore();
-const features: Feature[] = [new StatusFeature(settings, () => [])];
+// Shipped models sit beside the bundle's folder: dist/server.js -> ../models.
+const shippedModels = join(__dirname, '..', 'models');
+const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'));
+const features: Feature[] = [new StatusFeature(settings, () => completion.loadedModels()), completion];
 
 connection.onInitialize((params): InitializeResult => {
   settings.update(initialSettings(params.initializationOptions));
   log.info(`Kestrel worker ${kestrelVersion} starting (pid ${process.pid}, node ${process.version})`);
   return {
-    capabilities: { textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental } },
+    capabilities: {
+      textDocumentSync: { openClose: true, change: TextDocumentSyncKind.Incremental },
+      ...CompletionFeature.capabilities,
+    },
     serverInfo: { name: 'kestrel', version: kestrelVersion },
   };
 });

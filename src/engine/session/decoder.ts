@@ -3,7 +3,7 @@
  * `attention_mask`, optional `position_ids`, `past_key_values.{i}.key|value`; outputs `logits` and
  * `present.{i}.key|value`. The KV cache stays in ONNX Runtime tensors between steps.
  */
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
 import { EngineError, errorMessage } from '../errors';
 import { sessionOptions, shortReason, type ProviderAttempt, type ProviderName } from './providers';

@@ -1,0 +1,182 @@
+import type { Connection, InlineCompletionList, InlineCompletionParams, TextDocuments } from 'vscode-languageserver/node';
+import { ErrorCodes, MessageType, ResponseError, ShowMessageNotification } from 'vscode-languageserver/node';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { CompletionEngine } from '../engine/engine';
+import { EngineError, errorMessage, isAbortError } from '../engine/errors';
+import type { VariantName } from '../engine/registry/manifest';
+import type { ModelEntry } from '../engine/registry/registry';
+import type { LoadedCompletionModel } from '../engine/session/model';
+import {
+  DescribeModelRequest,
+  ListModelsRequest,
+  SelectModelRequest,
+  type LoadedModel,
+  type ModelDescription,
+  type ModelInfo,
+  type WorkerSettings,
+} from '../protocol';
+import type { Feature } from './feature';
+import type { Logger } from './logger';
+import type { SettingsStore } from './settings';
+
+/**
+ * Inline completions (LSP 3.18 `textDocument/inlineCompletion`) from the local model, and the
+ * requests to list, select and describe models. The model follows the settings live: changing
+ * kestrel.model, kestrel.device or kestrel.modelPaths loads the new choice while the old one serves.
+ */
+export class CompletionFeature implements Feature {
+  private readonly engine: CompletionEngine;
+  private loadedFor: string | null = null;
+  private readonly reported = new Set<string>();
+  private connection: Connection | null = null;
+
+  constructor(
+    private readonly settings: SettingsStore,
+    private readonly documents: TextDocuments<TextDocument>,
+    /** Folders that ship with Kestrel (the extension's models/); kestrel.modelPaths come after them. */
+    private readonly shippedModelRoots: readonly string[],
+    private readonly log: Logger,
+  ) {
+    this.engine = new CompletionEngine(() => [...this.shippedModelRoots, ...this.settings.value.modelPaths], log);
+  }
+
+  register(connection: Connection): void {
+    this.connection = connection;
+    connection.languages.inlineCompletion.on((params, token) => this.inlineCompletion(params, token));
+    connection.onRequest(ListModelsRequest.type, () => this.listModels());
+    connection.onRequest(SelectModelRequest.type, (params) => this.select(params.id, params.variant as VariantName | undefined));
+    connection.onRequest(DescribeModelRequest.type, () => (this.engine.loaded ? describe(this.engine.loaded) : null));
+    this.settings.onDidChange((next) => void this.follow(next));
+  }
+
+  /** Capability to merge into the server's InitializeResult. */
+  static readonly capabilities = { inlineCompletionProvider: true } as const;
+
+  loadedModels(): LoadedModel[] {
+    const model = this.engine.loaded;
+    return model ? [{ id: model.entry.id, kind: 'completion', variant: model.variant.name, provider: model.provider }] : [];
+  }
+
+  private async inlineCompletion(
+    params: InlineCompletionParams,
+    token: { isCancellationRequested: boolean; onCancellationRequested(listener: () => void): unknown },
+  ): Promise<InlineCompletionList | null> {
+    const document = this.documents.get(params.textDocument.uri);
+    if (!document || token.isCancellationRequested || !this.engine.loaded) return null;
+    const text = document.getText();
+    const offset = document.offsetAt(params.position);
+    const controller = new AbortController();
+    token.onCancellationRequested(() => controller.abort());
+    try {
+      const result = await this.engine.complete({
+        docKey: params.textDocument.uri,
+        prefix: text.slice(0, offset),
+        suffix: text.slice(offset),
+        signal: controller.signal,
+      });
+      if (result.stats) {
+        const s = result.stats;
+        this.log.debug(
+          `completion ${result.totalMs.toFixed(0)} ms: prompt ${s.promptTokens} (reused ${s.reusedTokens}), ` +
+            `first token ${s.timeToFirstTokenMs.toFixed(0)} ms, ${s.generatedTokens} tokens at ${s.decodeMsPerToken.toFixed(1)} ms, ${s.finish}`,
+        );
+      }
+      if (result.text === null || token.isCancellationRequested) return null;
+      const at = params.position;
+      return { items: [{ insertText: result.text, range: { start: at, end: at } }] };
+    } catch (error) {
+      if (isAbortError(error)) return null;
+      this.reportOnce(`completion failed: ${errorMessage(error)}`);
+      return null;
+    }
+  }
+
+  private listModels(): ModelInfo[] {
+    const loaded = this.engine.loaded;
+    return this.engine.listModels().map((entry) => modelInfo(entry, loaded));
+  }
+
+  private async select(id: string, variant?: VariantName): Promise<ModelDescription> {
+    try {
+      const model = await this.engine.load({ model: id, device: this.settings.value.device, ...(variant ? { variant } : {}) });
+      this.loadedFor = loadKey(this.settings.value);
+      return describe(model);
+    } catch (error) {
+      throw new ResponseError(ErrorCodes.InvalidRequest, errorMessage(error));
+    }
+  }
+
+  /** Loads what the settings ask for, unless that is already loaded (the client repeats settings on start). */
+  private async follow(settings: WorkerSettings): Promise<void> {
+    const key = loadKey(settings);
+    if (key === this.loadedFor) return;
+    this.loadedFor = key;
+    try {
+      await this.engine.load({ model: settings.model, device: settings.device });
+    } catch (error) {
+      if (this.loadedFor === key) this.loadedFor = null;
+      const message = errorMessage(error);
+      this.log.error(message);
+      if (error instanceof EngineError) this.notifyOnce(message);
+    }
+  }
+
+  private reportOnce(message: string): void {
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
+    this.log.error(message);
+  }
+
+  /** An actionable error (a broken model, an unavailable device) is shown to the user once. */
+  private notifyOnce(message: string): void {
+    if (this.reported.has(message)) return;
+    this.reported.add(message);
+    // a notification, not window/showMessageRequest: nothing to answer, nothing to fail
+    void this.connection?.sendNotification(ShowMessageNotification.type, { type: MessageType.Error, message: `Kestrel: ${message}` });
+  }
+
+  async shutdown(): Promise<void> {
+    await this.engine.dispose();
+  }
+}
+
+function loadKey(settings: WorkerSettings): string {
+  return JSON.stringify([settings.model, settings.device, settings.modelPaths]);
+}
+
+function modelInfo(entry: ModelEntry, loaded: LoadedCompletionModel | null): ModelInfo {
+  return {
+    id: entry.id,
+    displayName: entry.manifest?.displayName ?? entry.id,
+    kind: entry.manifest?.kind ?? 'unknown',
+    dir: entry.dir,
+    variants: entry.variants.map((v) => ({
+      name: v.name,
+      file: v.file,
+      sizeBytes: v.sizeBytes,
+      providers: v.providers,
+      ...(v.problem !== undefined ? { problem: v.problem } : {}),
+    })),
+    problems: entry.problems,
+    loaded: loaded !== null && loaded.entry.dir === entry.dir,
+  };
+}
+
+function describe(model: LoadedCompletionModel): ModelDescription {
+  const manifest = model.entry.manifest;
+  return {
+    id: model.entry.id,
+    displayName: manifest.displayName,
+    dir: model.entry.dir,
+    languages: manifest.languages,
+    contextLength: manifest.contextLength,
+    fimMode: manifest.fimMode,
+    variant: model.variant.name,
+    sizeBytes: model.variant.sizeBytes,
+    provider: model.provider,
+    providerFallbacks: model.attempts.filter((a) => !a.ok).map((a) => `${a.provider}: ${a.reason ?? 'failed'}`),
+    loadMs: Math.round(model.loadMs),
+    ...(manifest.raw['training'] !== undefined ? { training: manifest.raw['training'] } : {}),
+    ...(manifest.raw['metrics'] !== undefined ? { metrics: manifest.raw['metrics'] } : {}),
+  };
+}
