@@ -74,20 +74,23 @@ class Attention(nn.Module):
             k = torch.cat((past[0], k), dim=2)  # (B, nkv, P+T, hd)
             v = torch.cat((past[1], v), dim=2)
         present = (k, v)
-        # GQA: each KV head serves n_head // n_kv_head query heads
+        # GQA: each KV head serves rep = n_head // n_kv_head query heads (query head h uses KV head h // rep)
         rep = self.n_head // self.n_kv_head
-        if rep > 1:
-            k = k.repeat_interleave(rep, dim=1)  # (B, nh, P+T, hd)
-            v = v.repeat_interleave(rep, dim=1)
-        if mask is None and past is None and HAS_SDPA:
+        if mask is None and past is None and HAS_SDPA:  # training on PyTorch 2.x
+            if rep > 1:
+                k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)  # (B, nh, T, hd)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         else:
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))  # (B, nh, T, P+T)
+            # group the query heads by KV head and broadcast K/V instead of copying them: this is the
+            # path the ONNX export takes, and decode steps then read the cache once
+            S = k.shape[2]
+            qg = q.reshape(B, self.n_kv_head, rep, T, hd)  # (B, nkv, rep, T, hd)
+            att = (qg @ k.unsqueeze(2).transpose(-2, -1)) * (1.0 / math.sqrt(hd))  # (B, nkv, rep, T, S)
             if mask is None:
-                mask = causal_mask(T, k.shape[2], x.device)
-            att = att.masked_fill(~mask, float('-inf'))
+                mask = causal_mask(T, S, x.device)
+            att = att.masked_fill(~mask.unsqueeze(1), float('-inf'))  # mask (B|1, 1, 1, T, S)
             att = F.softmax(att.float(), dim=-1).type_as(q)
-            y = att @ v  # (B, nh, T, hd)
+            y = (att @ v.unsqueeze(2)).reshape(B, self.n_head, T, hd)  # (B, nh, T, hd)
         y = y.transpose(1, 2).contiguous().view(B, T, self.n_head * hd)
         return self.o_proj(y), present
 
