@@ -19,6 +19,8 @@ const GROUP_LEADER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'se
 const HOST = '127.0.0.1';
 // The server prints this once its HTTP/WebSocket listener is up (with the real port when given 0).
 const LISTENING = /Extension host agent listening on (\d+)/;
+// ...and this when the port is taken, after which it keeps running without listening.
+const ADDRESS_IN_USE = /EADDRINUSE: address already in use (\S+)/;
 
 /**
  * @param {object} [options]
@@ -114,7 +116,11 @@ export async function startServer({
   // Keep the last lines for error messages; forward every line when asked.
   const recent = [];
   let onListening;
-  const listening = new Promise((resolve) => (onListening = resolve));
+  let onStartFailure;
+  const listening = new Promise((resolve, reject) => {
+    onListening = resolve;
+    onStartFailure = reject;
+  });
   for (const stream of [child.stdout, child.stderr]) {
     let partial = '';
     stream.setEncoding('utf8');
@@ -126,6 +132,8 @@ export async function startServer({
         if (recent.length > 60) recent.shift();
         const match = LISTENING.exec(line);
         if (match) onListening(Number(match[1]));
+        const inUse = ADDRESS_IN_USE.exec(line);
+        if (inUse) onStartFailure(new PortInUseError(`port ${port} is in use (${inUse[1]})`));
         onOutput?.(line);
       }
     });
@@ -218,6 +226,8 @@ export function workbenchUrl(server, { folder, extensionDevelopmentPath, extensi
   const query = params.toString();
   return `${server.origin}/${query ? `?${query}` : ''}`;
 }
+
+export class PortInUseError extends Error {}
 
 function killGroup(pgid, signal) {
   try {
