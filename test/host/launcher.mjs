@@ -20,7 +20,7 @@
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { inspect } from 'node:util';
+import { format, inspect } from 'node:util';
 import { startServer, workbenchUrl } from './lib/server.mjs';
 import { launchBrowser } from './lib/browser.mjs';
 import { exitOnSignals, runCleanups } from './lib/cleanup.mjs';
@@ -89,7 +89,8 @@ async function run(args) {
   // It receives everything the workbench logs in test mode, the suite's console output included, as
   // (level, [message, ...args]).
   await page.exposeFunction('codeAutomationLog', (level, parts) => {
-    const text = [parts].flat().map(formatLogPart).join(' ');
+    // The first part may be a printf-style format, as in mocha's console.log('%s%s', indent, title).
+    const text = format(...[parts].flat().map(formatLogPart));
     if (!verbose && WORKBENCH_CHATTER.some((pattern) => pattern.test(text))) return;
     const stream = level === 'error' || level === 'warn' ? process.stderr : process.stdout;
     stream.write(`${text}\n`);
