@@ -6,7 +6,7 @@
 //   out/test/**         unit, integration and benchmark suites
 // `node esbuild.mjs --watch` rebuilds on change; `--production` minifies and drops test bundles.
 import * as esbuild from 'esbuild';
-import { readdirSync, statSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 
@@ -72,6 +72,16 @@ if (!production) {
     builds.push({ ...nodeCommon, entryPoints: suite, outdir: 'out', outbase: '.', format: 'cjs', external: ['vscode', 'mocha'] });
   }
 }
+
+// web-tree-sitter's runtime and the grammars are WebAssembly files loaded at run time: the worker
+// and CLI find them beside their bundle (dist/tree-sitter.wasm, dist/grammars/).
+const GRAMMARS = ['python'];
+function copyWasm() {
+  mkdirSync('dist/grammars', { recursive: true });
+  copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', 'dist/tree-sitter.wasm');
+  for (const name of GRAMMARS) copyFileSync(`node_modules/tree-sitter-wasms/out/tree-sitter-${name}.wasm`, `dist/grammars/tree-sitter-${name}.wasm`);
+}
+copyWasm();
 
 if (watch) {
   for (const options of builds) await (await esbuild.context(options)).watch();

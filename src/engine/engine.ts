@@ -6,7 +6,8 @@
  */
 import type { DeviceSetting } from '../protocol';
 import { EngineError, isAbortError } from './errors';
-import { CompletionPipeline, type CompletionRequest, type CompletionResult, type MultilineDecider } from './provider';
+import { CompletionPipeline, type CompletionRequest, type CompletionResult, type SyntaxTools } from './provider';
+import { PythonSyntax } from './syntax/python';
 import type { VariantName } from './registry/manifest';
 import { isUsable, scanModels, type ModelEntry } from './registry/registry';
 import { describeProblems, loadCompletionModel, type LoadedCompletionModel } from './session/model';
@@ -35,8 +36,25 @@ export class CompletionEngine {
   constructor(
     private readonly roots: () => readonly string[],
     private readonly log: EngineLog = silentLog,
-    private readonly decideMultiline?: MultilineDecider,
+    /** Load tree-sitter for syntax-aware modes and checks (off: text rules only). */
+    private readonly useSyntax = true,
   ) {}
+
+  private syntax: Promise<Map<string, SyntaxTools>> | null = null;
+
+  /** tree-sitter loads once, beside the first model; if it cannot, completions go on with text rules. */
+  private syntaxTools(): Promise<Map<string, SyntaxTools>> {
+    this.syntax ??= !this.useSyntax
+      ? Promise.resolve(new Map())
+      : PythonSyntax.load().then(
+          (python) => new Map<string, SyntaxTools>([['python', python]]),
+          (error: unknown) => {
+            this.log.warn(`tree-sitter did not load, using text rules for completions: ${error instanceof Error ? error.message : String(error)}`);
+            return new Map<string, SyntaxTools>();
+          },
+        );
+    return this.syntax;
+  }
 
   /** Rescans the model roots; reports broken models and missing roots to the log. */
   listModels(): ModelEntry[] {
@@ -90,10 +108,10 @@ export class CompletionEngine {
   async load(request: LoadRequest): Promise<LoadedCompletionModel> {
     const entry = this.findModel(request.model);
     const run = async (): Promise<LoadedCompletionModel> => {
-      const model = await loadCompletionModel(entry, request.device, request.variant);
+      const [model, syntax] = await Promise.all([loadCompletionModel(entry, request.device, request.variant), this.syntaxTools()]);
       const previous = this.current;
       this.inFlight?.abort();
-      this.current = { model, pipeline: new CompletionPipeline(model, this.decideMultiline), device: request.device };
+      this.current = { model, pipeline: new CompletionPipeline(model, syntax), device: request.device };
       this.log.info(
         `loaded ${model.entry.id} (${model.variant.name}) on ${model.providerSummary} in ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`,
       );

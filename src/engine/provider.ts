@@ -1,6 +1,7 @@
 /**
  * The completion pipeline, steps in order:
- *   prefilter -> mode (single/multi-line) -> cache -> prompt -> generate (with stop rules) -> postprocess -> cache
+ *   prefilter -> mode (single/multi-line, from the parse tree when there is one) -> cache -> prompt
+ *   -> generate (with stop rules) -> postprocess (+ drop suggestions that add syntax errors) -> cache
  * Plain library code: the worker, the CLI, the benchmarks and the tests all call `complete`.
  */
 import { CompletionCache } from './cache/completionCache';
@@ -8,7 +9,8 @@ import { chooseMultiline } from './context/mode';
 import { isAbortError } from './errors';
 import type { GenerateResult } from './generate/generator';
 import type { SamplingOptions } from './generate/sampler';
-import { postprocess, type PostprocessContext } from './postprocess';
+import { POSTPROCESS_STEPS, postprocess, type PostprocessContext } from './postprocess';
+import { dropSyntaxErrors, type SyntaxChecker } from './postprocess/dropSyntaxErrors';
 import { blockEndLine } from './postprocess/limitToBlock';
 import { shouldComplete } from './prefilter/shouldComplete';
 import type { LoadedCompletionModel } from './session/model';
@@ -27,6 +29,8 @@ export interface CompletionRequest {
   sampling?: SamplingOptions;
   /** Skip the completion cache (benchmarks of the model itself). */
   noCache?: boolean;
+  /** The document's language (LSP language id); syntax checks run for languages with SyntaxTools. */
+  languageId?: string;
 }
 
 export type SkipReason = 'prefilter' | 'empty';
@@ -43,15 +47,18 @@ export interface CompletionResult {
   totalMs: number;
 }
 
-/** Multi-line mode may decide from the parse tree; set by syntax/ when tree-sitter is loaded. */
-export type MultilineDecider = (prefix: string, suffix: string) => boolean;
+/** Parse-tree help for one language (syntax/python.ts); without it the text rules decide. */
+export interface SyntaxTools extends SyntaxChecker {
+  decideMultiline(prefix: string, suffix: string): boolean;
+}
 
 export class CompletionPipeline {
   readonly cache = new CompletionCache();
 
   constructor(
     private readonly model: LoadedCompletionModel,
-    private readonly decideMultiline: MultilineDecider = chooseMultiline,
+    /** Syntax tools by language id. */
+    private readonly syntax: ReadonlyMap<string, SyntaxTools> = new Map(),
   ) {}
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
@@ -62,7 +69,8 @@ export class CompletionPipeline {
     // 1. prefilter
     if (!shouldComplete(prefix, suffix)) return done({ text: null, skipped: 'prefilter', multiline: false, fromCache: false });
     // 2. mode
-    const multiline = request.multiline ?? this.decideMultiline(prefix, suffix);
+    const syntax = request.languageId !== undefined ? this.syntax.get(request.languageId) : undefined;
+    const multiline = request.multiline ?? (syntax ? syntax.decideMultiline(prefix, suffix) : chooseMultiline(prefix, suffix));
     // 3. cache (also serves a cached completion whose start was typed since)
     if (!request.noCache) {
       const cached = this.cache.get(prefix, suffix);
@@ -95,7 +103,7 @@ export class CompletionPipeline {
     });
     const raw = tokenizer.decode(result.tokens);
     // 6. postprocess
-    const text = postprocess(raw, context);
+    const text = postprocess(raw, context, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);
     if (text !== null && !request.noCache) this.cache.set(prefix, suffix, text);
     const { tokens, ...timing } = result;
     return done({

@@ -73,6 +73,7 @@ export class CompletionFeature implements Feature {
         prefix: text.slice(0, offset),
         suffix: text.slice(offset),
         signal: controller.signal,
+        languageId: document.languageId,
       });
       if (result.stats) {
         const s = result.stats;

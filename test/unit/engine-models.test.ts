@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import { CompletionEngine } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import { parseManifest } from '../../src/engine/registry/manifest';
