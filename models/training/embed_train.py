@@ -57,7 +57,9 @@ dropout = 0.1  # also the SimCSE noise of the code-only objective
 batch_size = 32  # (query, code) pairs per step: 31 in-batch negatives per query
 code_batch_size = 16  # functions per step for the code-only objective
 code_loss_weight = 0.5
-code_view_len = 128  # tokens per code-only view
+train_code_len = 128  # code tokens (marker included) in most training steps: attention and MLP cost grow with it
+full_len_every = 4  # every n-th step uses the full 256 code tokens, so every position embedding is trained
+code_view_len = 64  # tokens per code-only view
 span_min_frac = 0.5  # each view covers at least this share of the function's tokens
 temperature = 0.05
 seed = 1337
@@ -107,7 +109,8 @@ print(f'{len(code_lens):,} train pairs, {len(code_pool):,} functions for the cod
 def get_batch(step):
     idx = pair_batch_indices(code_lens, batch_size, seed, step)
     q = pad([pairs['query'][i] for i in idx], Q_ID, QUERY_MAX_LEN)
-    c = pad([pairs['code'][i] for i in idx], C_ID, CODE_MAX_LEN)
+    cap = CODE_MAX_LEN if step % full_len_every == full_len_every - 1 else train_code_len
+    c = pad([pairs['code'][i] for i in idx], C_ID, cap)
     va, vb = code_views(code_pool, code_batch_size, seed, step, span_min_frac, code_view_len)
     a, b = pad(va, C_ID, CODE_MAX_LEN), pad(vb, C_ID, CODE_MAX_LEN)
     return [tuple(t.to(device) for t in x) for x in (q, c, a, b)]
