@@ -88,7 +88,8 @@ class Attention(nn.Module):
             att = (qg @ k.unsqueeze(2).transpose(-2, -1)) * (1.0 / math.sqrt(hd))  # (B, nkv, rep, T, S)
             if mask is None:
                 mask = causal_mask(T, S, x.device)
-            att = att.masked_fill(~mask.unsqueeze(1), float('-inf'))  # mask (B|1, 1, 1, T, S)
+            # finite fill: a fully masked row (a left-padding query) stays finite instead of NaN
+            att = att.masked_fill(~mask.unsqueeze(1), torch.finfo(att.dtype).min)  # mask (B|1, 1, 1, T, S)
             att = F.softmax(att.float(), dim=-1).type_as(q)
             y = (att @ v.unsqueeze(2)).reshape(B, self.n_head, T, hd)  # (B, nh, T, hd)
         y = y.transpose(1, 2).contiguous().view(B, T, self.n_head * hd)
@@ -147,8 +148,8 @@ class GPTConfig:
 CONFIGS = {
     # ~4.2M non-embedding + 4.2M embedding parameters: trains on one CPU core in under an hour
     'tiny': dict(n_layer=6, n_head=8, n_kv_head=2, n_embd=256, ffn_hidden=704),
-    # ~25M non-embedding + 8.4M embedding parameters: the accelerator-trained model
-    'small': dict(n_layer=12, n_head=8, n_kv_head=2, n_embd=512, ffn_hidden=1408),
+    # ~22.5M non-embedding + 8.4M embedding parameters (~31M): the accelerator-trained model
+    'small': dict(n_layer=8, n_head=8, n_kv_head=2, n_embd=512, ffn_hidden=1408),
 }
 
 

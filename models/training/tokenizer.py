@@ -130,3 +130,49 @@ class Tokenizer:
 
     def token_to_id(self, t):
         return self.py.added.get(t, self.py.vocab.get(t))
+
+
+# -----------------------------------------------------------------------------
+# round-trip fixture for test/unit/tokenizer.test.ts: texts and the ids this module produces
+
+FIXTURE_TEXTS = [
+    'def add(a, b):\n    """Sum."""\n    if a:\n        return a + b\n    return b\n',
+    'class T:\n\tdef f(self):\n\t\tpass\n\n\n\n',
+    'x = 1\r\ny = 2\r\nif x:\r\n    print(y)\r\n',
+    "name = 'naïve café — 日本語 Ελληνικά Привет'\n",
+    'msg = "👩\u200d💻 🐍 🇫🇷 ✓"  # emoji\n',
+    '<fim_prefix>def f(x):\n    return <fim_suffix>\n<fim_middle>x * 2<|endoftext|>',
+    'trailing   \n   \n\x0c\x0b\x00\x7f end',
+    '    ' * 12 + 'deeply_nested()\n' + ' ' * 37 + 'odd\n',
+    "s = f'{value!r:>{width}}' + r'\\d+\\s*' + b'\\x00'.hex()\n",
+]
+
+
+def _random_text(seed, n=300):
+    import random
+    r = random.Random(seed)
+    pools = [(0x20, 0x7e), (0x09, 0x0d), (0xa0, 0x2ff), (0x370, 0x4ff), (0x4e00, 0x4fff), (0x1f300, 0x1f64f)]
+    out = []
+    for _ in range(n):
+        lo, hi = r.choice(pools)
+        out.append(chr(r.randint(lo, hi)))
+    return ''.join(out)
+
+
+def write_fixture(tokenizer_path, out_path):
+    tok = Tokenizer(tokenizer_path, backend='py')
+    texts = FIXTURE_TEXTS + [_random_text(s) for s in range(3)]
+    cases = []
+    for t in texts:
+        ids = tok.encode(t)
+        assert tok.decode(ids) == t, repr(t)
+        cases.append({'text': t, 'ids': ids})
+    with open(out_path, 'w', encoding='utf-8') as f:
+        json.dump({'tokenizer_sha256': __import__('hashlib').sha256(open(tokenizer_path, 'rb').read()).hexdigest(),
+                   'cases': cases}, f, ensure_ascii=True, indent=0)
+    print(f'wrote {out_path}: {len(cases)} texts')
+
+
+if __name__ == '__main__':
+    import sys
+    write_fixture(sys.argv[1], sys.argv[2])

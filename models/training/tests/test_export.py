@@ -1,0 +1,112 @@
+"""Export parity: ONNX graph names/axes, and onnxruntime-node runs it like PyTorch (fp32 and int8)."""
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+import torch
+
+from export import export_onnx, io_names, parity_reference
+from model import GPT, GPTConfig
+from quantize import quantize_int8
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+ORT = os.path.join(REPO, 'node_modules', 'onnxruntime-node')
+
+# runs parity.json through onnxruntime-node: prefill with an empty cache, then decode with the cache
+NODE_SCRIPT = r"""
+const ort = require(process.argv[2]);
+const fs = require('fs');
+const dir = process.argv[3];
+const ref = JSON.parse(fs.readFileSync(dir + '/parity.json', 'utf8'));
+const meta = JSON.parse(fs.readFileSync(dir + '/kestrel.json', 'utf8')).architecture;
+const buf = Buffer.from(ref.logits_b64, 'base64');
+const want = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
+const C = ref.vocab_ids.length, V = meta.vocabSize;
+(async () => {
+  const res = {};
+  for (const file of ['model.onnx', 'model.int8.onnx']) {
+    const s = await ort.InferenceSession.create(dir + '/' + file);
+    let past = {};
+    for (let i = 0; i < meta.numLayers; i++) for (const kv of ['key', 'value'])
+      past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, meta.numKvHeads, 0, meta.headDim]);
+    let maxAbs = 0, agree = 0, rows = 0;
+    for (const c of ref.cases) {
+      const ids = ref.tokens.slice(c.start, c.end);
+      const feeds = { ...past,
+        input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
+        attention_mask: new ort.Tensor('int64', new BigInt64Array(c.end).fill(1n), [1, c.end]),
+        position_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(c.start + i))), [1, ids.length]) };
+      const out = await s.run(feeds);
+      past = {};
+      for (let i = 0; i < meta.numLayers; i++) for (const kv of ['key', 'value'])
+        past[`past_key_values.${i}.${kv}`] = out[`present.${i}.${kv}`];
+      const L = out.logits.data;
+      for (let r = 0; r < ids.length; r++) {
+        let best = 0;
+        for (let v = 0; v < V; v++) if (L[r * V + v] > L[r * V + best]) best = v;
+        agree += best === ref.argmax[c.start + r]; rows++;
+        for (let k = 0; k < C; k++) maxAbs = Math.max(maxAbs, Math.abs(L[r * V + ref.vocab_ids[k]] - want[(c.start + r) * C + k]));
+      }
+    }
+    res[file] = { maxAbs, agreement: agree / rows };
+  }
+  console.log(JSON.stringify(res));
+})();
+"""
+
+
+@pytest.fixture(scope='module')
+def exported(tmp_path_factory):
+    torch.manual_seed(0)
+    cfg = GPTConfig(vocab_size=512, block_size=128, n_layer=2, n_head=4, n_kv_head=2, n_embd=64, ffn_hidden=128)
+    model = GPT(cfg).eval()
+    d = tmp_path_factory.mktemp('onnx')
+    export_onnx(model, str(d / 'model.onnx'))
+    onnx.save(quantize_int8(onnx.load(str(d / 'model.onnx'))), str(d / 'model.int8.onnx'))
+    ref = parity_reference(model, list(range(5, 45)), n_prefix=32, vocab_slice=64)
+    (d / 'parity.json').write_text(json.dumps(ref))
+    (d / 'kestrel.json').write_text(json.dumps({'architecture': {
+        'numLayers': 2, 'numKvHeads': 2, 'headDim': 16, 'vocabSize': 512}}))
+    return d, model
+
+
+def test_graph_io_follows_optimum_naming(exported):
+    d, _ = exported
+    m = onnx.load(str(d / 'model.onnx'))
+    ins, outs = io_names(2)
+    assert [i.name for i in m.graph.input] == ins
+    assert [o.name for o in m.graph.output] == outs
+    assert ins[3:5] == ['past_key_values.0.key', 'past_key_values.0.value'] and outs[1] == 'present.0.key'
+    dims = lambda v: [x.dim_param or x.dim_value for x in v.type.tensor_type.shape.dim]
+    g = {v.name: dims(v) for v in list(m.graph.input) + list(m.graph.output)}
+    assert g['input_ids'] == ['batch_size', 'sequence_length']
+    assert g['past_key_values.1.value'] == ['batch_size', 2, 'past_sequence_length', 16]
+    assert g['present.1.value'] == ['batch_size', 2, 'total_sequence_length', 16]
+    assert g['logits'] == ['batch_size', 'sequence_length', 512]
+
+
+def test_embedding_stored_once_and_int8_is_smaller(exported):
+    d, model = exported
+    m = onnx.load(str(d / 'model.onnx'))
+    big = [t for t in m.graph.initializer if 512 in t.dims and 64 in t.dims]
+    assert len(big) == 1  # the tied output projection reuses the embedding
+    q = onnx.load(str(d / 'model.int8.onnx'))
+    assert any(n.op_type == 'MatMulInteger' for n in q.graph.node)
+    assert not any(t.data_type == onnx.TensorProto.FLOAT and len(t.dims) == 2 for t in q.graph.initializer)
+    assert os.path.getsize(d / 'model.int8.onnx') < 0.4 * os.path.getsize(d / 'model.onnx')
+
+
+@pytest.mark.skipif(shutil.which('node') is None or not os.path.isdir(ORT), reason='needs node + onnxruntime-node')
+def test_onnxruntime_node_parity_with_and_without_cache(exported):
+    d, _ = exported
+    script = d / 'parity.cjs'
+    script.write_text(NODE_SCRIPT)
+    out = subprocess.run(['node', str(script), ORT, str(d)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    res = json.loads(out.stdout.strip().splitlines()[-1])
+    assert res['model.onnx']['maxAbs'] < 1e-4 and res['model.onnx']['agreement'] == 1.0
+    assert res['model.int8.onnx']['maxAbs'] < 0.5 and res['model.int8.onnx']['agreement'] >= 0.8
