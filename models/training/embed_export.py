@@ -5,19 +5,16 @@ Export a trained Kestrel embedder to a model folder (the model contract of DESIG
 
 Writes into --out:
   model.onnx          fp32 graph: input_ids, attention_mask (int64 [batch, sequence]) -> embeddings [batch, dim]
-  model.int8.onnx     the same graph with int8 weights (embed_quantize.py)
+  model.int8.onnx     the same graph with int8 weights (quantize.py, the completion models' quantiser)
   tokenizer.json      the project's code tokenizer + the two type markers as added special tokens
   reference.json      a few inputs and PyTorch's embeddings for them (the JS parity test reads it)
-  kestrel.json        kind `embedding`, prefixes, max lengths, dimension, training record, metrics
-Metrics come from the run's metrics.json, written by embed_eval.py (--metrics); the README's
-numbers are produced the same way.
+kestrel.json and README.md are written afterwards by embed_card.py, once the evaluation and the
+onnxruntime-node throughput are measured on these files.
 """
 
 import argparse
-import hashlib
 import json
 import os
-import subprocess
 import sys
 
 import numpy as np
@@ -27,7 +24,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from embed_model import Encoder, EncoderConfig  # noqa: E402
-from embed_quantize import quantize_int8  # noqa: E402
+from quantize import quantize_int8  # noqa: E402  (the model factory's quantiser)
 from tokenizer import Tokenizer  # noqa: E402
 
 QUERY_MARKER = '<|query|>'
@@ -96,50 +93,10 @@ def reference(model, tok):
     return out
 
 
-def git_commit():
-    try:
-        return subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=HERE, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return 'unknown'
-
-
-def sha256_file(path):
-    return hashlib.sha256(open(path, 'rb').read()).hexdigest()
-
-
-def kestrel_json(model_id, cfg, files, training, metrics):
-    return {
-        'id': model_id,
-        'displayName': 'Kestrel embed tiny (code search)',
-        'kind': 'embedding',
-        'languages': ['python'],
-        'contextLength': cfg.max_len,
-        'files': files,
-        'embedding': {
-            'dimension': cfg.n_embd,
-            'normalized': True,
-            'pooling': 'mean',
-            'queryPrefix': QUERY_MARKER,
-            'codePrefix': CODE_MARKER,
-            'queryMaxTokens': QUERY_MAX_LEN,
-            'codeMaxTokens': CODE_MAX_LEN,
-            'prefixHandling': 'The prefix is a special added token of tokenizer.json: prepend the prefix string to '
-                              'the text, encode without other special tokens, truncate to the max tokens '
-                              '(prefix included), pad with id 0 and attention_mask 0.',
-            'padId': 0,
-        },
-        'specialTokens': {'query': QUERY_MARKER, 'code': CODE_MARKER, 'endOfText': '<|endoftext|>'},
-        'training': training,
-        'metrics': metrics,
-    }
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--ckpt', default=os.path.join(HERE, 'work', 'embed', 'runs', 'tiny', 'ckpt.pt'))
     ap.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'kestrel-embed-tiny'))
-    ap.add_argument('--id', default='kestrel-embed-tiny')
-    ap.add_argument('--metrics', default=None, help='metrics.json from embed_eval.py (default: beside the checkpoint)')
     ap.add_argument('--random', default='', help='skip the checkpoint: random weights of this size (speed tests)')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -171,36 +128,6 @@ def main():
     with open(os.path.join(args.out, 'reference.json'), 'w') as f:
         json.dump(ref, f, separators=(',', ':'))
     print(f'wrote {fp32} ({os.path.getsize(fp32) / 1e6:.1f} MB), {int8} ({os.path.getsize(int8) / 1e6:.1f} MB)')
-    if args.random:
-        return
-
-    metrics_path = args.metrics or os.path.join(os.path.dirname(args.ckpt), 'metrics.json')
-    metrics = json.load(open(metrics_path)) if os.path.exists(metrics_path) else {}
-    c = ckpt['config']
-    training = {
-        'data': {'corpus_manifest_sha256': ckpt.get('manifest_sha256'), 'pairs': ckpt.get('data_summary'),
-                 'train': 'CodeSearchNet-style docstring/code pairs + undocumented functions from '
-                          'train-packages.txt (models/training/embed_pairs.py)',
-                 'valid': 'the same from valid-packages.txt'},
-        'base_tokenizer_sha256': sha256_file(os.path.join(HERE, c['tokenizer'])),
-        'config': c,
-        'model_args': ckpt['model_args'],
-        'iterations': ckpt['iter_num'],
-        'seconds': ckpt.get('seconds'),
-        'code_commit': ckpt.get('commit') or git_commit(),
-        'export_commit': git_commit(),
-        'recipe': 'models/training/embed_train.py, embed_export.py',
-    }
-    files = {
-        'fp32': {'path': 'model.onnx', 'providers': ['cpu', 'cuda', 'webgpu'], 'bytes': os.path.getsize(fp32),
-                 'sha256': sha256_file(fp32)},
-        'int8': {'path': 'model.int8.onnx', 'providers': ['cpu'], 'bytes': os.path.getsize(int8),
-                 'sha256': sha256_file(int8)},
-    }
-    with open(os.path.join(args.out, 'kestrel.json'), 'w') as f:
-        json.dump(kestrel_json(args.id, cfg, files, training, metrics), f, indent=1)
-        f.write('\n')
-    print(f'wrote {os.path.join(args.out, "kestrel.json")}')
 
 
 if __name__ == '__main__':
