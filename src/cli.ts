@@ -3,14 +3,22 @@
  * Kestrel without an editor: the same engine and index as the worker, from a terminal.
  * `kestrel --version`; `kestrel serve` runs the language server on stdio (as `node dist/server.js --stdio`).
  */
+import { join } from 'node:path';
+import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
 import { kestrelVersion } from './version';
+
+/** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
+const SHIPPED_MODELS = join(__dirname, '..', 'models');
 
 const USAGE = `Usage: kestrel <command>
 
 Commands:
   serve         run the Kestrel language server on stdin/stdout
+  complete      complete code at FILE:LINE:COL with the local model (see below)
   --version     print the version
-  help          show this text`;
+  help          show this text
+
+${COMPLETE_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -23,6 +31,8 @@ async function main(argv: string[]): Promise<number> {
       process.argv.push('--stdio');
       await import('./server/main');
       return -1; // keep running: the server owns the process now
+    case 'complete':
+      return completeCommand(argv.slice(1), SHIPPED_MODELS);
     case undefined:
     case 'help':
     case '--help':

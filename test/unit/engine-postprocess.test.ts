@@ -37,6 +37,7 @@ test('limitToBlock stops where indentation leaves the block', () => {
     ['class A:\n    def m(self):\n        ║', true, 'self.x = 1\n        return self\n    def n(self):', 'self.x = 1\n        return self'],
     ['if ok:\n    ║', true, 'run()\n\n    more()\nelse:\n    stop()', 'run()\n\n    more()'],
     ['x = ║', false, 'a\nb', 'a\nb'],
+    ['def f():\n    ║', true, 'a = 1\n    \n    \n    \n    b = 2', 'a = 1'],
   ]);
 });
 

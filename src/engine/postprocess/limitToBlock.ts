@@ -2,7 +2,7 @@ import { currentLinePrefix, indentOf, type PostprocessContext, type PostprocessS
 
 /**
  * Multi-line mode: keep the lines of the block being written and stop at the first non-blank line
- * that leaves it. On a blank cursor line the block is as deep as the cursor line's first line;
+ * that leaves it, or at two blank lines in a row. On a blank cursor line the block is as deep as the cursor line's first line;
  * at the end of a block opener ("def f():║") it is anything deeper than the opener.
  */
 export const limitToBlock: PostprocessStep = (completion, context) => {
@@ -22,6 +22,8 @@ export function blockEndLine(completion: string, context: PostprocessContext): n
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i] as string;
     if (line.trim() !== '' && indentOf(line) < blockIndent) return i;
+    // two blank lines in a row end a block in practice (PEP 8 separates top-level code with them)
+    if (i >= 2 && line.trim() === '' && (lines[i - 1] as string).trim() === '' && i < lines.length - 1) return i - 1;
   }
   return -1;
 }

@@ -106,6 +106,8 @@ export class Decoder {
    */
   static async openOn(file: string, provider: ProviderName, attempts: ProviderAttempt[] = []): Promise<Decoder> {
     let session: InferenceSession;
+    // ONNX Runtime prints each failed provider load to stderr; Kestrel reports them itself.
+    ort.env.logLevel = 'fatal';
     try {
       session = await ort.InferenceSession.create(file, sessionOptions(provider));
     } catch (error) {
