@@ -88,7 +88,6 @@ export async function startWorkbench({
  */
 export async function openFile(page, relativePath, { timeoutMs = 30_000 } = {}) {
   const name = path.posix.basename(relativePath);
-  await page.locator('.monaco-workbench').click({ position: { x: 5, y: 5 }, force: true }).catch(() => {});
   await page.keyboard.press('Control+P');
   const input = page.locator('.quick-input-widget input');
   await input.waitFor({ state: 'visible', timeout: timeoutMs });

@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { CHROMIUM, assertHostInstalled } from './paths.mjs';
-import { onCleanup, onExitSync, removeDirSync } from './cleanup.mjs';
+import { onCleanup, onExitSync, removeDirSync, removeIfOwnerDies } from './cleanup.mjs';
 import { listProcesses, waitSync } from './procs.mjs';
 
 // Offline and quiet: no first-run UI, no background downloads or sync, no QUIC probing, no GPU (there
@@ -46,7 +46,12 @@ export async function launchBrowser({
 } = {}) {
   assertHostInstalled();
   const tmpRoot = mkdtempSync(path.join(tmpParent, 'kestrel-chromium-'));
-  const removeTmp = () => removeDirSync(tmpRoot);
+  // Also removed if we are SIGKILLed (Chromium itself quits when its debugging pipe closes).
+  const stopReaper = removeIfOwnerDies(tmpRoot);
+  const removeTmp = () => {
+    removeDirSync(tmpRoot);
+    stopReaper();
+  };
   let context;
   try {
     context = await chromium.launchPersistentContext(path.join(tmpRoot, 'profile'), {

@@ -7,6 +7,7 @@
 // cleanup (graceful) and may register a sync one (last resort from the 'exit' event, where nothing
 // async can run).
 
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 
 const asyncCleanups = new Set();
@@ -81,4 +82,32 @@ export function exitOnSignals(onSignal) {
 /** Removes a folder that processes we just killed may still be writing to. Synchronous. */
 export function removeDirSync(dir) {
   rmSync(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+}
+
+/**
+ * Removes `dir` if this process dies without cleaning up (SIGKILL, e.g. from a test runner that kills
+ * its workers on Ctrl-C, where neither signal handlers nor 'exit' run). A tiny detached shell polls
+ * for us once a second; the returned function stops it (call it after removing `dir` yourself).
+ */
+export function removeIfOwnerDies(dir) {
+  const watcher = spawn(
+    '/bin/sh',
+    [
+      '-c',
+      // Poll our pid; once we are gone, give our own children (e.g. a browser) a moment to exit first.
+      'while kill -0 "$1" 2>/dev/null; do sleep 1; done; sleep 2; rm -rf -- "$2"',
+      'kestrel-reaper',
+      String(process.pid),
+      dir,
+    ],
+    { detached: true, stdio: 'ignore' },
+  );
+  watcher.unref();
+  return () => {
+    try {
+      process.kill(watcher.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  };
 }

@@ -7,7 +7,7 @@ import { cpSync, mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { FIXTURE_WORKSPACE } from './paths.mjs';
-import { onExitSync, removeDirSync } from './cleanup.mjs';
+import { onExitSync, removeDirSync, removeIfOwnerDies } from './cleanup.mjs';
 
 /**
  * Copies `source` (default: test/fixtures/workspace) into a new temporary folder.
@@ -21,9 +21,11 @@ export function copyFixtureWorkspace(source = FIXTURE_WORKSPACE) {
     recursive: true,
     filter: (src) => !/(^|\/)(__pycache__|\.pytest_cache)(\/|$)/.test(src),
   });
+  const stopReaper = removeIfOwnerDies(root);
   const remove = () => {
     unregister();
     removeDirSync(root);
+    stopReaper();
   };
   const unregister = onExitSync(remove);
   return { path: target, remove };
