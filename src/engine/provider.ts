@@ -1,11 +1,15 @@
 /**
  * The completion pipeline, steps in order:
- *   prefilter -> mode (single/multi-line, from the parse tree when there is one) -> cache -> prompt
+ *   prefilter -> mode (single/multi-line, from the parse tree when there is one) -> cache
+ *   -> cross-file context -> prompt
  *   -> generate (with stop rules) -> postprocess (+ drop suggestions that add syntax errors) -> cache
  * Plain library code: the worker, the CLI, the benchmarks and the tests all call `complete`.
  */
 import { CompletionCache } from './cache/completionCache';
+import { CrossFileContext } from './context/crossFile';
 import { chooseMultiline } from './context/mode';
+import type { OpenDocument } from './context/snippets';
+import { PythonSyntax } from './syntax/python';
 import { isAbortError } from './errors';
 import type { GenerateResult } from './generate/generator';
 import type { SamplingOptions } from './generate/sampler';
@@ -31,6 +35,8 @@ export interface CompletionRequest {
   noCache?: boolean;
   /** The document's language (LSP language id); syntax checks run for languages with SyntaxTools. */
   languageId?: string;
+  /** Other open documents, for cross-file context (similar snippets, imported signatures). */
+  documents?: readonly OpenDocument[];
 }
 
 export type SkipReason = 'prefilter' | 'empty';
@@ -43,7 +49,7 @@ export interface CompletionResult {
   fromCache: boolean;
   /** Raw model output before postprocessing. */
   raw?: string;
-  stats?: Omit<GenerateResult, 'tokens'> & { promptTokens: number; generatedTokens: number };
+  stats?: Omit<GenerateResult, 'tokens'> & { promptTokens: number; contextTokens: number; generatedTokens: number };
   totalMs: number;
 }
 
@@ -54,12 +60,16 @@ export interface SyntaxTools extends SyntaxChecker {
 
 export class CompletionPipeline {
   readonly cache = new CompletionCache();
+  private readonly crossFile: CrossFileContext;
 
   constructor(
     private readonly model: LoadedCompletionModel,
     /** Syntax tools by language id. */
     private readonly syntax: ReadonlyMap<string, SyntaxTools> = new Map(),
-  ) {}
+  ) {
+    const python = syntax.get('python');
+    this.crossFile = new CrossFileContext(python instanceof PythonSyntax ? python : undefined);
+  }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const started = performance.now();
@@ -76,22 +86,25 @@ export class CompletionPipeline {
       const cached = this.cache.get(prefix, suffix);
       if (cached !== undefined) return done({ text: cached, multiline, fromCache: true });
     }
-    // 4. prompt
+    // 4. cross-file context, then the prompt
+    const context = request.documents && request.languageId === 'python'
+      ? this.crossFile.build({ uri: request.docKey, prefix, suffix, documents: request.documents })
+      : '';
     const manifest = this.model.entry.manifest;
     const maxTokens = Math.max(1, Math.min(request.maxTokens ?? (multiline ? 128 : 48), manifest.contextLength >> 2));
     const prompt = this.model.prompts.build(request.docKey, prefix, suffix, {
       maxTokens: manifest.contextLength - maxTokens,
       suffixShare: 0.25,
-    });
+    }, context);
     // 5. generate, stopping as soon as the stop rules say the rest would be cut anyway
-    const context: PostprocessContext = { prefix, suffix, multiline };
+    const around: PostprocessContext = { prefix, suffix, multiline };
     const { tokenizer } = this.model;
     const special = tokenizer.special;
     const shouldStop = (ids: readonly number[]): boolean => {
       const text = tokenizer.decode(ids);
       // single line: everything after the first line break would be cut by stopAtLineEnd
       if (!multiline) return text.includes('\n');
-      return blockEndLine(text, context) !== -1;
+      return blockEndLine(text, around) !== -1;
     };
     const result = await this.model.generator.generate(prompt.ids, {
       maxTokens,
@@ -103,7 +116,7 @@ export class CompletionPipeline {
     });
     const raw = tokenizer.decode(result.tokens);
     // 6. postprocess
-    const text = postprocess(raw, context, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);
+    const text = postprocess(raw, around, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);
     if (text !== null && !request.noCache) this.cache.set(prefix, suffix, text);
     const { tokens, ...timing } = result;
     return done({
@@ -112,7 +125,7 @@ export class CompletionPipeline {
       multiline,
       fromCache: false,
       raw,
-      stats: { ...timing, promptTokens: prompt.ids.length, generatedTokens: tokens.length },
+      stats: { ...timing, promptTokens: prompt.ids.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length },
     });
   }
 }

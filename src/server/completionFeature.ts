@@ -74,11 +74,12 @@ export class CompletionFeature implements Feature {
         suffix: text.slice(offset),
         signal: controller.signal,
         languageId: document.languageId,
+        documents: this.documents.all().map((d) => ({ uri: d.uri, text: d.getText(), languageId: d.languageId })),
       });
       if (result.stats) {
         const s = result.stats;
         this.log.debug(
-          `completion ${result.totalMs.toFixed(0)} ms: prompt ${s.promptTokens} (reused ${s.reusedTokens}), ` +
+          `completion ${result.totalMs.toFixed(0)} ms: prompt ${s.promptTokens} (reused ${s.reusedTokens}, context ${s.contextTokens}), ` +
             `first token ${s.timeToFirstTokenMs.toFixed(0)} ms, ${s.generatedTokens} tokens at ${s.decodeMsPerToken.toFixed(1)} ms, ${s.finish}`,
         );
       }

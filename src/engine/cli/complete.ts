@@ -66,6 +66,7 @@ export async function completeCommand(argv: readonly string[], shippedModels: st
       prefix: text.slice(0, offset),
       suffix: text.slice(offset),
       languageId: file.endsWith('.py') ? 'python' : 'plaintext',
+      documents: [], // imported signatures are still read from disk
       ...(multiline !== undefined ? { multiline } : {}),
       ...(maxTokens !== undefined ? { maxTokens } : {}),
     });

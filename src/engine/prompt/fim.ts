@@ -17,12 +17,15 @@ export interface PromptBudget {
   maxTokens: number;
   /** Share of the budget the suffix may take when the prefix needs the rest (0..1). */
   suffixShare: number;
+  /** Share the cross-file context may take (default 0.2). */
+  contextShare?: number;
 }
 
 export interface Prompt {
   ids: number[];
   prefixTokens: number;
   suffixTokens: number;
+  contextTokens: number;
   /** Offset in the prefix text where the prompt's prefix window starts. */
   prefixStart: number;
 }
@@ -41,15 +44,32 @@ export class PromptBuilder {
     private readonly mode: FimMode,
   ) {}
 
-  build(docKey: string, prefix: string, suffix: string, budget: PromptBudget = DEFAULT_BUDGET): Prompt {
+  /**
+   * `context` (cross-file context rendered as comments, ending with a line break) goes right before
+   * the prefix window and takes at most `budget.contextShare` of the room, whole lines only.
+   */
+  build(docKey: string, prefix: string, suffix: string, budget: PromptBudget = DEFAULT_BUDGET, context = ''): Prompt {
     const room = Math.max(8, budget.maxTokens - 3); // three FIM sentinels
+    const contextIds = this.contextWindow(context, Math.floor(room * (budget.contextShare ?? 0.2)));
     const suffixIds = this.suffixWindow(suffix, Math.floor(room * budget.suffixShare));
-    const { ids: prefixIds, start } = this.prefixWindow(docKey, prefix, room - suffixIds.length);
+    const { ids: windowIds, start } = this.prefixWindow(docKey, prefix, room - suffixIds.length - contextIds.length);
+    const prefixIds = contextIds.length > 0 ? [...contextIds, ...windowIds] : windowIds;
     const { fimPrefix, fimSuffix, fimMiddle } = this.tokenizer.special;
     const ids = this.mode === 'spm'
       ? [fimPrefix, fimSuffix, ...suffixIds, fimMiddle, ...prefixIds]
       : [fimPrefix, ...prefixIds, fimSuffix, ...suffixIds, fimMiddle];
-    return { ids, prefixTokens: prefixIds.length, suffixTokens: suffixIds.length, prefixStart: start };
+    return { ids, prefixTokens: windowIds.length, suffixTokens: suffixIds.length, contextTokens: contextIds.length, prefixStart: start };
+  }
+
+  /** Whole lines of the context, as many as fit in `budget` tokens. */
+  private contextWindow(context: string, budget: number): number[] {
+    if (context.length === 0 || budget <= 0) return [];
+    const ids: number[] = [];
+    for (const piece of this.tokenizer.encodePieces(context)) {
+      if (ids.length + piece.ids.length > budget) break;
+      ids.push(...piece.ids);
+    }
+    return ids;
   }
 
   /** The first `budget` tokens of the suffix. */
