@@ -10,6 +10,9 @@ import { BETWEEN_DOC_AND_DEFINITION, COMMENT_TYPES, rulesFor, type Definition, t
 import type { GrammarLoader } from './grammars';
 import { isSyntaxLanguage, type SyntaxLanguage } from './languages';
 
+/** Part of the index signature: bump when chunk boundaries or fields change (forces a re-chunk). */
+export const CHUNKER_VERSION = 1;
+
 export type ChunkKind = 'function' | 'method' | 'class' | 'type' | 'block' | 'window';
 
 /** Zero-based, end exclusive in characters (LSP's shape, so the worker can pass it on as is). */

@@ -1,0 +1,167 @@
+/**
+ * Hybrid search: BM25 over identifier-split terms (finds exact names) and exact cosine over every
+ * vector (finds meaning), fused by reciprocal rank: score = sum over the lists of 1 / (k + rank).
+ * Rank fusion needs no score calibration between the two, and a chunk both lists like rises to the top.
+ */
+import type { ChunkKind, TextRange } from './chunker';
+import type { Embedder } from './embedder';
+import { GlobSet } from './glob';
+import { queryTerms } from './identifiers';
+import type { IndexStore, StoredChunk } from './store';
+
+export interface SearchOptions {
+  /** Results wanted (default 20). */
+  limit?: number;
+  /** Only these language ids (e.g. ['python']). */
+  languages?: readonly string[];
+  /** Only paths matching one of these globs, relative to the workspace folder ('*.py' means any depth). */
+  include?: readonly string[];
+  /** Never paths matching these globs. */
+  exclude?: readonly string[];
+}
+
+export interface SearchHit {
+  chunkId: number;
+  path: string;
+  /** Relative to its workspace folder, '/'-separated. */
+  rel: string;
+  language: string;
+  kind: ChunkKind;
+  name: string;
+  container: string;
+  range: TextRange;
+  /** A few lines of the chunk, around the lines that match the query best. */
+  snippet: string;
+  /** Zero-based line of the snippet's first line in the file. */
+  snippetLine: number;
+  /** Fused score (higher is better). */
+  score: number;
+  /** 1-based rank in each list that found it. */
+  ranks: { bm25?: number; vector?: number };
+}
+
+/** Reciprocal-rank constant: 60 is the value of the original RRF paper, and works without tuning. */
+const RRF_K = 60;
+/** Candidates taken from each list before fusion. */
+const CANDIDATES = 100;
+const SNIPPET_LINES = 6;
+
+export class IndexSearch {
+  constructor(
+    private readonly store: IndexStore,
+    private readonly embedder: Embedder | null,
+  ) {}
+
+  /** Natural-language or identifier query. */
+  async search(query: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    const vector = this.embedder && this.store.vectors.size > 0 ? (await this.embedder.embed([query], 'query'))[0] ?? null : null;
+    return this.rank(query, vector, options);
+  }
+
+  /** Code like the given code (the "Find Similar Code" command): embedded as code, not as a query. */
+  async similar(code: string, options: SearchOptions = {}): Promise<SearchHit[]> {
+    const vector = this.embedder && this.store.vectors.size > 0 ? (await this.embedder.embed([code], 'code'))[0] ?? null : null;
+    return this.rank(code, vector, options);
+  }
+
+  /** The search itself, once the query is embedded (synchronous: what the latency budget covers). */
+  rank(query: string, queryVector: Float32Array | null, options: SearchOptions = {}): SearchHit[] {
+    const limit = options.limit ?? 20;
+    const accept = this.fileFilter(options);
+    const fused = new Map<number, { score: number; ranks: SearchHit['ranks'] }>();
+    const add = (id: number, rank: number, list: 'bm25' | 'vector'): void => {
+      const entry = fused.get(id) ?? { score: 0, ranks: {} };
+      entry.score += 1 / (RRF_K + rank);
+      entry.ranks[list] = rank;
+      fused.set(id, entry);
+    };
+    // Filters drop candidates after BM25 ranks them, so ask for more when filtering.
+    const bm25Limit = accept ? CANDIDATES * 5 : CANDIDATES;
+    let rank = 0;
+    for (const hit of this.store.bm25(query, bm25Limit)) {
+      if (accept && !accept(hit.fileId)) continue;
+      add(hit.id, ++rank, 'bm25');
+      if (rank === CANDIDATES) break;
+    }
+    if (queryVector && this.store.vectors.size > 0) {
+      this.store.vectors.nearest(queryVector, CANDIDATES, accept).forEach((hit, i) => add(hit.id, i + 1, 'vector'));
+    }
+    const best = [...fused.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, limit);
+    const entries = new Map(best);
+    const chunks = this.store.chunks(best.map(([id]) => id));
+    const terms = new Set(queryTerms(query));
+    return chunks.map((chunk) => {
+      const entry = entries.get(chunk.id) as { score: number; ranks: SearchHit['ranks'] };
+      const { snippet, snippetLine } = snippetOf(chunk, terms);
+      return {
+        chunkId: chunk.id,
+        path: chunk.path,
+        rel: chunk.rel,
+        language: chunk.language,
+        kind: chunk.kind,
+        name: chunk.name,
+        container: chunk.container,
+        range: chunk.range,
+        snippet,
+        snippetLine,
+        score: entry.score,
+        ranks: entry.ranks,
+      };
+    });
+  }
+
+  /** A per-file predicate for the options' filters (memoised per file), or undefined when none. */
+  private fileFilter(options: SearchOptions): ((fileId: number) => boolean) | undefined {
+    const languages = options.languages && options.languages.length > 0 ? new Set(options.languages) : undefined;
+    const include = options.include && options.include.length > 0 ? new GlobSet(options.include.map(anywhere)) : undefined;
+    const exclude = options.exclude && options.exclude.length > 0 ? new GlobSet(options.exclude.map(anywhere)) : undefined;
+    if (!languages && !include && !exclude) return undefined;
+    const verdicts = new Map<number, boolean>();
+    return (fileId) => {
+      let verdict = verdicts.get(fileId);
+      if (verdict === undefined) {
+        const file = this.store.fileById(fileId);
+        verdict =
+          file !== undefined &&
+          (!languages || languages.has(file.language)) &&
+          (!include || include.matches(file.rel)) &&
+          !(exclude && exclude.matches(file.rel));
+        verdicts.set(fileId, verdict);
+      }
+      return verdict;
+    };
+  }
+}
+
+/** In a search box, `*.py` or `tests` means at any depth, as in VS Code's search view. */
+function anywhere(glob: string): string {
+  const g = glob.trim();
+  if (g.startsWith('**') || g.startsWith('/') || g.startsWith('./')) return g;
+  return g.includes('/') && !g.endsWith('/') ? `{${g},**/${g}}` : `**/${g.replace(/\/$/, '')}{,/**}`;
+}
+
+/** The lines of a chunk that share the most terms with the query, or its first lines. */
+function snippetOf(chunk: StoredChunk, terms: ReadonlySet<string>): { snippet: string; snippetLine: number } {
+  const lines = chunk.text.split('\n');
+  let bestLine = 0;
+  let bestHits = 0;
+  if (terms.size > 0) {
+    lines.forEach((line, i) => {
+      let hits = 0;
+      for (const term of queryTerms(line, 64)) if (terms.has(term)) hits++;
+      if (hits > bestHits) {
+        bestHits = hits;
+        bestLine = i;
+      }
+    });
+  }
+  // Keep the definition's first line in view when the match is near the top.
+  let start = bestLine < SNIPPET_LINES - 1 ? 0 : bestLine - 1;
+  while (start < lines.length - 1 && (lines[start] ?? '').trim() === '') start++;
+  const snippet = lines
+    .slice(start, start + SNIPPET_LINES)
+    .map((l) => (l.length > 200 ? l.slice(0, 200) + '…' : l))
+    .join('\n')
+    .trimEnd();
+  return { snippet, snippetLine: chunk.range.start.line + start };
+}

@@ -1,0 +1,476 @@
+/**
+ * The index on disk: one SQLite file (node-sqlite3-wasm: WebAssembly, so it loads in Node and in
+ * VS Code's Electron alike) in a folder the caller owns. It holds the files seen (path, mtime, size,
+ * content hash), their chunks with int8 vectors, an FTS5 table of identifier-split terms for BM25,
+ * and the paths left out with reasons. Each batch of files is written in one transaction, and a
+ * file's row is written with its chunks, so an interrupted run leaves whole files only and the next
+ * run resumes where it stopped.
+ *
+ * A database that is not ours (garbage, another application's SQLite file, an older schema) is
+ * moved aside to `index.sqlite.bad` and rebuilt: the index is a cache, never worth a crash.
+ */
+import sqlite from 'node-sqlite3-wasm';
+import type { Database as SqliteDatabase, SQLiteValue } from 'node-sqlite3-wasm';
+import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Chunk, ChunkKind, TextRange } from './chunker';
+import type { SkipReason } from './fileFilters';
+import { queryTerms, termText } from './identifiers';
+import { VectorMatrix, type QuantizedVector } from './vectors';
+import type { SkippedPath } from './walker';
+
+const { Database } = sqlite;
+
+/** Bump when the tables change shape; an older file is then rebuilt. */
+export const SCHEMA_VERSION = 1;
+/** SQLite's application_id header field: 'KSTR'. Tells our file from any other SQLite file. */
+const APPLICATION_ID = 0x4b535452;
+export const DATABASE_FILE = 'index.sqlite';
+/** node-sqlite3-wasm locks with a `<file>.lock` folder; a crash leaves it behind. */
+const STALE_LOCK_MS = 60_000;
+
+const SCHEMA = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE files (
+  id INTEGER PRIMARY KEY,
+  path TEXT NOT NULL UNIQUE,
+  root TEXT NOT NULL,
+  rel TEXT NOT NULL,
+  language TEXT NOT NULL,
+  mtime REAL NOT NULL,
+  size INTEGER NOT NULL,
+  hash TEXT NOT NULL
+);
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY,
+  file_id INTEGER NOT NULL REFERENCES files(id) ON DELETE CASCADE,
+  kind TEXT NOT NULL,
+  name TEXT NOT NULL,
+  container TEXT NOT NULL,
+  start_line INTEGER NOT NULL,
+  start_char INTEGER NOT NULL,
+  end_line INTEGER NOT NULL,
+  end_char INTEGER NOT NULL,
+  doc TEXT NOT NULL,
+  text TEXT NOT NULL,
+  vector BLOB,
+  scale REAL
+);
+CREATE INDEX chunks_by_file ON chunks(file_id);
+CREATE VIRTUAL TABLE chunk_terms USING fts5(name, path, body, tokenize = 'unicode61 remove_diacritics 2');
+CREATE TABLE skipped (path TEXT PRIMARY KEY, rel TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT, is_directory INTEGER NOT NULL);
+PRAGMA application_id = ${APPLICATION_ID};
+PRAGMA user_version = ${SCHEMA_VERSION};
+`;
+
+export interface FileRecord {
+  path: string;
+  root: string;
+  rel: string;
+  language: string;
+  mtimeMs: number;
+  size: number;
+  hash: string;
+}
+
+export interface StoredFile extends FileRecord {
+  id: number;
+}
+
+/** A chunk to store, with its vector when an embedder made one. */
+export interface ChunkRecord extends Chunk {
+  vector?: QuantizedVector;
+}
+
+export interface StoredChunk {
+  id: number;
+  fileId: number;
+  path: string;
+  rel: string;
+  language: string;
+  kind: ChunkKind;
+  name: string;
+  container: string;
+  range: TextRange;
+  doc: string;
+  text: string;
+}
+
+export interface Bm25Hit {
+  id: number;
+  fileId: number;
+  /** SQLite's bm25(): lower is better. */
+  score: number;
+}
+
+export interface StoreStats {
+  files: number;
+  chunks: number;
+  vectors: number;
+  databaseBytes: number;
+  vectorBytes: number;
+  skipped: Partial<Record<SkipReason, number>>;
+}
+
+export interface OpenOptions {
+  /** Vector length of the embedder (0 when searching by BM25 only). */
+  dimension: number;
+  /**
+   * What produced the stored chunks and vectors (chunker version, embedder id). A different value
+   * empties the index: every file is chunked and embedded again.
+   */
+  signature: string;
+  /** Told why a database was rebuilt. */
+  onRebuild?: (reason: string) => void;
+}
+
+export class IndexStore {
+  /** Why the database was rebuilt on open, if it was. */
+  readonly rebuiltBecause: string | undefined;
+  readonly vectors: VectorMatrix;
+  private readonly db: SqliteDatabase;
+  private readonly databaseFile: string;
+  private readonly filesById = new Map<number, StoredFile>();
+  private readonly filesByPath = new Map<string, StoredFile>();
+
+  private constructor(db: SqliteDatabase, file: string, dimension: number, rebuiltBecause: string | undefined) {
+    this.db = db;
+    this.databaseFile = file;
+    this.rebuiltBecause = rebuiltBecause;
+    this.vectors = new VectorMatrix(Math.max(1, dimension));
+  }
+
+  /** Opens (or creates, or rebuilds) the index in `folder`. Throws only when the folder is unusable. */
+  static open(folder: string, options: OpenOptions): IndexStore {
+    mkdirSync(folder, { recursive: true });
+    const file = join(folder, DATABASE_FILE);
+    removeStaleLock(file);
+    let rebuiltBecause: string | undefined;
+    let db: SqliteDatabase | undefined;
+    try {
+      db = new Database(file);
+      const problem = checkDatabase(db);
+      if (problem === 'empty') db.exec(SCHEMA);
+      else if (problem) throw new Error(problem);
+    } catch (error) {
+      rebuiltBecause = error instanceof Error ? error.message : String(error);
+      try { db?.close(); } catch { /* already unusable */ }
+      moveAside(file);
+      db = new Database(file);
+      db.exec(SCHEMA);
+      options.onRebuild?.(rebuiltBecause);
+    }
+    db.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+    const store = new IndexStore(db, file, options.dimension, rebuiltBecause);
+    if (store.meta('signature') !== options.signature || store.meta('dimension') !== String(options.dimension)) {
+      store.clear();
+      store.setMeta('signature', options.signature);
+      store.setMeta('dimension', String(options.dimension));
+    }
+    store.load();
+    return store;
+  }
+
+  private load(): void {
+    for (const row of this.db.all('SELECT id, path, root, rel, language, mtime, size, hash FROM files')) {
+      const file = fileFromRow(row as Record<string, SQLiteValue>);
+      this.filesById.set(file.id, file);
+      this.filesByPath.set(file.path, file);
+    }
+    const statement = this.db.prepare('SELECT id, file_id, vector, scale FROM chunks WHERE vector IS NOT NULL');
+    try {
+      for (const row of statement.iterate()) {
+        const bytes = row['vector'] as Uint8Array;
+        const data = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        if (data.length !== this.vectors.dimension) continue;
+        this.vectors.set(row['id'] as number, row['file_id'] as number, { data, scale: row['scale'] as number });
+      }
+    } finally {
+      statement.finalize();
+    }
+  }
+
+  meta(key: string): string | undefined {
+    const row = this.db.get('SELECT value FROM meta WHERE key = ?', key);
+    return row ? String(row['value']) : undefined;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.db.run('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value', [key, value]);
+  }
+
+  file(path: string): StoredFile | undefined {
+    return this.filesByPath.get(path);
+  }
+
+  fileById(id: number): StoredFile | undefined {
+    return this.filesById.get(id);
+  }
+
+  files(): StoredFile[] {
+    return [...this.filesById.values()];
+  }
+
+  /**
+   * Replaces the chunks of each file in one transaction (a file with no chunks is still recorded,
+   * so it is not read again until it changes).
+   */
+  writeFiles(batch: readonly { file: FileRecord; chunks: readonly ChunkRecord[] }[]): void {
+    const removedVectors: number[] = [];
+    const addedVectors: { id: number; fileId: number; vector: QuantizedVector }[] = [];
+    const written: StoredFile[] = [];
+    this.transaction(() => {
+      const insertChunk = this.db.prepare(
+        'INSERT INTO chunks (file_id, kind, name, container, start_line, start_char, end_line, end_char, doc, text, vector, scale) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      const insertTerms = this.db.prepare('INSERT INTO chunk_terms (rowid, name, path, body) VALUES (?, ?, ?, ?)');
+      try {
+        for (const { file, chunks } of batch) {
+          const existing = this.filesByPath.get(file.path);
+          if (existing) removedVectors.push(...this.deleteChunksOf(existing.id));
+          const row = this.db.get(
+            `INSERT INTO files (path, root, rel, language, mtime, size, hash) VALUES (?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT(path) DO UPDATE SET root = excluded.root, rel = excluded.rel, language = excluded.language,
+               mtime = excluded.mtime, size = excluded.size, hash = excluded.hash
+             RETURNING id`,
+            [file.path, file.root, file.rel, file.language, file.mtimeMs, file.size, file.hash],
+          );
+          const fileId = (row as Record<string, SQLiteValue>)['id'] as number;
+          written.push({ ...file, id: fileId });
+          const pathTerms = termText(file.rel);
+          for (const chunk of chunks) {
+            const vector = chunk.vector;
+            const info = insertChunk.run([
+              fileId, chunk.kind, chunk.name, chunk.container,
+              chunk.range.start.line, chunk.range.start.character, chunk.range.end.line, chunk.range.end.character,
+              chunk.doc, chunk.text,
+              vector ? new Uint8Array(vector.data.buffer, vector.data.byteOffset, vector.data.byteLength) : null,
+              vector ? vector.scale : null,
+            ]);
+            const id = Number(info.lastInsertRowid);
+            insertTerms.run([id, termText(`${chunk.container} ${chunk.name}`), pathTerms, termText(`${chunk.doc}\n${chunk.text}`)]);
+            if (vector) addedVectors.push({ id, fileId, vector });
+          }
+        }
+      } finally {
+        insertChunk.finalize();
+        insertTerms.finalize();
+      }
+    });
+    // Memory follows the database only once the transaction has committed.
+    for (const id of removedVectors) this.vectors.delete(id);
+    for (const { id, fileId, vector } of addedVectors) this.vectors.set(id, fileId, vector);
+    for (const file of written) {
+      const old = this.filesById.get(file.id);
+      if (old) this.filesByPath.delete(old.path);
+      this.filesById.set(file.id, file);
+      this.filesByPath.set(file.path, file);
+    }
+  }
+
+  /** Records a new mtime for a file whose content hash did not change (no re-chunking). */
+  touchFile(path: string, mtimeMs: number, size: number): void {
+    const file = this.filesByPath.get(path);
+    if (!file) return;
+    this.db.run('UPDATE files SET mtime = ?, size = ? WHERE id = ?', [mtimeMs, size, file.id]);
+    file.mtimeMs = mtimeMs;
+    file.size = size;
+  }
+
+  removeFiles(paths: readonly string[]): void {
+    const removed: number[] = [];
+    const files = paths.map((p) => this.filesByPath.get(p)).filter((f): f is StoredFile => f !== undefined);
+    if (files.length === 0) return;
+    this.transaction(() => {
+      for (const file of files) {
+        removed.push(...this.deleteChunksOf(file.id));
+        this.db.run('DELETE FROM files WHERE id = ?', file.id);
+      }
+    });
+    for (const id of removed) this.vectors.delete(id);
+    for (const file of files) {
+      this.filesById.delete(file.id);
+      this.filesByPath.delete(file.path);
+    }
+  }
+
+  /** Deletes a file's chunks and terms; returns the chunk ids (for the caller to drop vectors). */
+  private deleteChunksOf(fileId: number): number[] {
+    const ids = this.db.all('SELECT id FROM chunks WHERE file_id = ?', fileId).map((r) => r['id'] as number);
+    this.db.run('DELETE FROM chunk_terms WHERE rowid IN (SELECT id FROM chunks WHERE file_id = ?)', fileId);
+    this.db.run('DELETE FROM chunks WHERE file_id = ?', fileId);
+    return ids;
+  }
+
+  /** Replaces the list of skipped paths (the walker's latest verdicts). */
+  setSkipped(skipped: readonly SkippedPath[]): void {
+    this.transaction(() => {
+      this.db.run('DELETE FROM skipped');
+      const insert = this.db.prepare('INSERT OR REPLACE INTO skipped (path, rel, reason, detail, is_directory) VALUES (?, ?, ?, ?, ?)');
+      try {
+        for (const s of skipped) insert.run([s.path, s.rel, s.reason, s.detail ?? null, s.isDirectory ? 1 : 0]);
+      } finally {
+        insert.finalize();
+      }
+    });
+  }
+
+  /** Adds or clears one path's skip record (after a single file was checked). */
+  setSkippedPath(path: string, skipped: SkippedPath | undefined): void {
+    if (skipped) this.db.run('INSERT OR REPLACE INTO skipped (path, rel, reason, detail, is_directory) VALUES (?, ?, ?, ?, ?)', [skipped.path, skipped.rel, skipped.reason, skipped.detail ?? null, skipped.isDirectory ? 1 : 0]);
+    else this.db.run('DELETE FROM skipped WHERE path = ?', path);
+  }
+
+  skipped(limit = 10_000): SkippedPath[] {
+    return this.db.all('SELECT path, rel, reason, detail, is_directory FROM skipped ORDER BY rel LIMIT ?', limit).map((r) => ({
+      path: String(r['path']),
+      rel: String(r['rel']),
+      reason: r['reason'] as SkipReason,
+      isDirectory: r['is_directory'] === 1,
+      ...(r['detail'] === null ? {} : { detail: String(r['detail']) }),
+    }));
+  }
+
+  /** BM25 over identifier-split name, path and body terms; best (lowest score) first. */
+  bm25(query: string, limit: number): Bm25Hit[] {
+    const terms = queryTerms(query);
+    if (terms.length === 0) return [];
+    const match = terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
+    // Name hits weigh most, then the path, then the body.
+    return this.db
+      .all(
+        `SELECT t.rowid AS id, c.file_id AS file_id, bm25(chunk_terms, 4.0, 1.5, 1.0) AS score
+         FROM chunk_terms t JOIN chunks c ON c.id = t.rowid
+         WHERE chunk_terms MATCH ? ORDER BY score LIMIT ?`,
+        [match, limit],
+      )
+      .map((r) => ({ id: r['id'] as number, fileId: r['file_id'] as number, score: r['score'] as number }));
+  }
+
+  chunks(ids: readonly number[]): StoredChunk[] {
+    if (ids.length === 0) return [];
+    const rows = this.db.all(
+      `SELECT id, file_id, kind, name, container, start_line, start_char, end_line, end_char, doc, text FROM chunks WHERE id IN (${ids.map(() => '?').join(',')})`,
+      [...ids],
+    );
+    const byId = new Map<number, StoredChunk>();
+    for (const r of rows) {
+      const file = this.filesById.get(r['file_id'] as number);
+      if (!file) continue;
+      byId.set(r['id'] as number, {
+        id: r['id'] as number,
+        fileId: file.id,
+        path: file.path,
+        rel: file.rel,
+        language: file.language,
+        kind: r['kind'] as ChunkKind,
+        name: String(r['name']),
+        container: String(r['container']),
+        range: {
+          start: { line: r['start_line'] as number, character: r['start_char'] as number },
+          end: { line: r['end_line'] as number, character: r['end_char'] as number },
+        },
+        doc: String(r['doc']),
+        text: String(r['text']),
+      });
+    }
+    return ids.map((id) => byId.get(id)).filter((c): c is StoredChunk => c !== undefined);
+  }
+
+  /** Chunk ids of one file, in order (for "find similar" from a location). */
+  chunkIdsOf(path: string): number[] {
+    const file = this.filesByPath.get(path);
+    if (!file) return [];
+    return this.db.all('SELECT id FROM chunks WHERE file_id = ? ORDER BY start_line', file.id).map((r) => r['id'] as number);
+  }
+
+  stats(): StoreStats {
+    const count = (sql: string): number => Number((this.db.get(sql) as Record<string, SQLiteValue>)['n']);
+    const skipped: Partial<Record<SkipReason, number>> = {};
+    for (const r of this.db.all('SELECT reason, COUNT(*) AS n FROM skipped GROUP BY reason')) skipped[r['reason'] as SkipReason] = Number(r['n']);
+    let databaseBytes = 0;
+    try { databaseBytes = statSync(this.databaseFile).size; } catch { /* just created */ }
+    return {
+      files: this.filesById.size,
+      chunks: count('SELECT COUNT(*) AS n FROM chunks'),
+      vectors: this.vectors.size,
+      databaseBytes,
+      vectorBytes: this.vectors.byteLength,
+      skipped,
+    };
+  }
+
+  /** Empties the index (files, chunks, terms, vectors, skips), keeping the schema. */
+  clear(): void {
+    this.transaction(() => {
+      this.db.exec('DELETE FROM chunk_terms; DELETE FROM chunks; DELETE FROM files; DELETE FROM skipped;');
+    });
+    this.vectors.clear();
+    this.filesById.clear();
+    this.filesByPath.clear();
+  }
+
+  close(): void {
+    if (this.db.isOpen) this.db.close();
+  }
+
+  private transaction(body: () => void): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      body();
+      this.db.exec('COMMIT');
+    } catch (error) {
+      try { this.db.exec('ROLLBACK'); } catch { /* the transaction is already gone */ }
+      throw error;
+    }
+  }
+}
+
+/** undefined when the database is ours and current, 'empty' when new, else what is wrong. */
+function checkDatabase(db: SqliteDatabase): string | undefined {
+  // Reading the header throws "file is not a database" for garbage.
+  const applicationId = Number((db.get('PRAGMA application_id') as Record<string, SQLiteValue>)['application_id']);
+  const version = Number((db.get('PRAGMA user_version') as Record<string, SQLiteValue>)['user_version']);
+  const tables = db.all("SELECT name FROM sqlite_master WHERE type = 'table'").map((r) => String(r['name']));
+  if (applicationId === 0 && version === 0 && tables.length === 0) return 'empty';
+  if (applicationId !== APPLICATION_ID) return `not a Kestrel index (application id ${applicationId})`;
+  if (version !== SCHEMA_VERSION) return `index schema ${version}, expected ${SCHEMA_VERSION}`;
+  for (const table of ['meta', 'files', 'chunks', 'chunk_terms', 'skipped']) {
+    if (!tables.includes(table)) return `table ${table} is missing`;
+  }
+  const integrity = String(Object.values(db.get('PRAGMA quick_check') as Record<string, SQLiteValue>)[0]);
+  if (integrity !== 'ok') return `integrity check failed: ${integrity}`;
+  return undefined;
+}
+
+function moveAside(file: string): void {
+  for (const suffix of ['-journal', '-wal', '-shm']) rmSync(file + suffix, { force: true });
+  rmSync(`${file}.lock`, { recursive: true, force: true });
+  try {
+    renameSync(file, `${file}.bad`);
+  } catch {
+    rmSync(file, { force: true });
+  }
+}
+
+function removeStaleLock(file: string): void {
+  try {
+    const lock = statSync(`${file}.lock`);
+    if (Date.now() - lock.mtimeMs > STALE_LOCK_MS) rmSync(`${file}.lock`, { recursive: true, force: true });
+  } catch {
+    // no lock: the usual case
+  }
+}
+
+function fileFromRow(row: Record<string, SQLiteValue>): StoredFile {
+  return {
+    id: row['id'] as number,
+    path: String(row['path']),
+    root: String(row['root']),
+    rel: String(row['rel']),
+    language: String(row['language']),
+    mtimeMs: row['mtime'] as number,
+    size: row['size'] as number,
+    hash: String(row['hash']),
+  };
+}
