@@ -66,6 +66,8 @@ export class CompletionPipeline {
     private readonly model: LoadedCompletionModel,
     /** Syntax tools by language id. */
     private readonly syntax: ReadonlyMap<string, SyntaxTools> = new Map(),
+    /** Token healing at the cursor (on by default; off to compare). */
+    private readonly healing = true,
   ) {
     const python = syntax.get('python');
     this.crossFile = new CrossFileContext(python instanceof PythonSyntax ? python : undefined);
@@ -100,21 +102,32 @@ export class CompletionPipeline {
     const around: PostprocessContext = { prefix, suffix, multiline };
     const { tokenizer } = this.model;
     const special = tokenizer.special;
-    const shouldStop = (ids: readonly number[]): boolean => {
+    // Token healing (SPM: the prefix ends the prompt): the cursor often splits a token ("x = fo"
+    // is "x", " =", " fo" but the model saw " foo"), so the last token is taken back and the
+    // completion must start by re-typing it, with the model free to pick the token that fits.
+    const lastId = prompt.ids[prompt.ids.length - 1] as number;
+    const healText = this.healing && manifest.fimMode === 'spm' && prompt.prefixTokens > 0 && !tokenizer.isSpecial(lastId) ? tokenizer.decode([lastId]) : '';
+    const promptIds = healText ? prompt.ids.slice(0, -1) : prompt.ids;
+    const completionText = (ids: readonly number[]): string => {
       const text = tokenizer.decode(ids);
+      return text.startsWith(healText) ? text.slice(healText.length) : '';
+    };
+    const shouldStop = (ids: readonly number[]): boolean => {
+      const text = completionText(ids);
       // single line: everything after the first line break would be cut by stopAtLineEnd
       if (!multiline) return text.includes('\n');
       return blockEndLine(text, around) !== -1;
     };
-    const result = await this.model.generator.generate(prompt.ids, {
+    const result = await this.model.generator.generate(promptIds, {
       maxTokens,
       ...(request.signal ? { signal: request.signal } : {}),
       timeBudgetMs: request.timeBudgetMs ?? 2000,
       stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle]),
       shouldStop,
+      ...(healText ? { heal: { text: healText, vocab: tokenizer.vocab() } } : {}),
       ...request.sampling,
     });
-    const raw = tokenizer.decode(result.tokens);
+    const raw = completionText(result.tokens);
     // 6. postprocess
     const text = postprocess(raw, around, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);
     if (text !== null && !request.noCache) this.cache.set(prefix, suffix, text);
@@ -125,7 +138,7 @@ export class CompletionPipeline {
       multiline,
       fromCache: false,
       raw,
-      stats: { ...timing, promptTokens: prompt.ids.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length },
+      stats: { ...timing, promptTokens: promptIds.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length },
     });
   }
 }

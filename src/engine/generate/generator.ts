@@ -7,6 +7,7 @@
  */
 import { AbortedError, throwIfAborted } from '../errors';
 import type { Decoder, KvCache } from '../session/decoder';
+import type { VocabIndex } from '../tokenize/tokenizer';
 import { sample, type SamplingOptions } from './sampler';
 
 export interface GenerateOptions extends SamplingOptions {
@@ -22,6 +23,11 @@ export interface GenerateOptions extends SamplingOptions {
   prefillChunk?: number;
   /** Set false to ignore (and drop) the previous run's cache, for comparisons. */
   reuseCache?: boolean;
+  /**
+   * Token healing: the generated text must begin with `text` (the prompt's last token, removed by
+   * the caller). Until it has been produced, only tokens consistent with it are allowed.
+   */
+  heal?: { text: string; vocab: VocabIndex };
 }
 
 export type FinishReason = 'stop-token' | 'stop-rule' | 'max-tokens' | 'time-budget' | 'context-full';
@@ -93,8 +99,17 @@ export class Generator {
     const generated: number[] = [];
     let finish: FinishReason = 'max-tokens';
     let firstTokenAt = 0;
+    let required = options.heal?.text ?? '';
     while (logits) {
-      const next = sample(logits, options);
+      let next: number;
+      if (required.length > 0 && options.heal) {
+        const masked = new Float32Array(logits.length).fill(-Infinity);
+        for (const id of options.heal.vocab.consistentWith(required)) masked[id] = logits[id] as number;
+        next = sample(masked, options);
+        if (next < 0 || masked[next] === -Infinity) next = sample(logits, options); // no token fits: give up healing
+        const text = options.heal.vocab.texts[next] ?? '';
+        required = text.startsWith(required) ? '' : required.startsWith(text) && text.length > 0 ? required.slice(text.length) : '';
+      } else next = sample(logits, options);
       if (generated.length === 0) firstTokenAt = performance.now();
       if (options.stopIds?.has(next)) {
         finish = 'stop-token';

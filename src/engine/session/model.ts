@@ -70,6 +70,7 @@ export async function loadCompletionModel(
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
   await generator.generate([fimPrefix, fimSuffix, fimMiddle, ...tokenizer.encode('import os\n')], { maxTokens: 2, reuseCache: false });
   generator.reset();
+  tokenizer.vocab(); // token healing's index, built now rather than on the first keystroke
   const warmupMs = performance.now() - warmStarted;
   return {
     entry,

@@ -107,9 +107,62 @@ export class KestrelTokenizer {
     return this.encodePieces(text).flatMap((p) => p.ids);
   }
 
+  private index: VocabIndex | null = null;
+
+  /** Every token's text, searchable by prefix (for token healing); built once, on first use (~0.2 s). */
+  vocab(): VocabIndex {
+    if (!this.index) {
+      const size = this.tokenizer.get_vocab(true).size;
+      const texts: string[] = new Array(size);
+      for (let id = 0; id < size; id++) texts[id] = this.isSpecial(id) ? '' : this.decode([id]);
+      this.index = new VocabIndex(texts);
+    }
+    return this.index;
+  }
+
   /** Exact inverse of encode: special tokens kept, no clean-up of spaces. */
   decode(ids: readonly number[]): string {
     if (ids.length === 0) return '';
     return this.tokenizer.decode([...ids], { skip_special_tokens: false, clean_up_tokenization_spaces: false });
+  }
+}
+
+/**
+ * Token texts sorted for prefix search: which tokens can continue a required text `r` — those whose
+ * text starts with `r`, and those that are a proper prefix of `r` (they leave a shorter rest).
+ */
+export class VocabIndex {
+  private readonly sorted: Array<[string, number]>;
+  private readonly byText = new Map<string, number[]>();
+
+  constructor(readonly texts: readonly string[]) {
+    this.sorted = [];
+    texts.forEach((text, id) => {
+      if (text.length === 0) return;
+      this.sorted.push([text, id]);
+      const same = this.byText.get(text);
+      if (same) same.push(id);
+      else this.byText.set(text, [id]);
+    });
+    this.sorted.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+  }
+
+  /** Ids of tokens consistent with having to produce `required` next. */
+  consistentWith(required: string): number[] {
+    const ids: number[] = [];
+    let lo = 0;
+    let hi = this.sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if ((this.sorted[mid] as [string, number])[0] < required) lo = mid + 1;
+      else hi = mid;
+    }
+    for (let i = lo; i < this.sorted.length; i++) {
+      const [text, id] = this.sorted[i] as [string, number];
+      if (!text.startsWith(required)) break;
+      ids.push(id);
+    }
+    for (let k = 1; k < required.length; k++) ids.push(...(this.byText.get(required.slice(0, k)) ?? []));
+    return ids;
   }
 }
