@@ -122,7 +122,7 @@ export class CompletionPipeline {
       maxTokens,
       ...(request.signal ? { signal: request.signal } : {}),
       timeBudgetMs: request.timeBudgetMs ?? 2000,
-      stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle]),
+      stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle, ...manifest.stopTokenIds]),
       shouldStop,
       ...(healText ? { heal: { text: healText, vocab: tokenizer.vocab() } } : {}),
       ...request.sampling,

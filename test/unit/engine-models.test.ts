@@ -53,6 +53,17 @@ test('manifest problems are listed field by field', () => {
   for (const field of ['"id"', '"kind"', '"contextLength"', '"files.fp64"', '"fimMode"']) assert.match(String(problems), new RegExp(field.replace(/[.]/g, '\\.')));
   const good = parseManifest(JSON.stringify(MANIFEST));
   assert.equal(good.ok, true);
+  // the factory's form: special tokens as { token, id }, files with path/bytes/sha256, stop token ids
+  const factory = parseManifest(JSON.stringify({
+    ...MANIFEST,
+    files: { int8: { path: 'model.int8.onnx', providers: ['cpu'], bytes: 10, sha256: 'ab' } },
+    specialTokens: { endOfText: { token: '<|endoftext|>', id: 0 }, fimPrefix: { token: '<fim_prefix>', id: 1 }, fimMiddle: { token: '<fim_middle>', id: 2 }, fimSuffix: { token: '<fim_suffix>', id: 3 } },
+    stopTokens: [0],
+  }));
+  assert.ok(factory.ok);
+  assert.equal(factory.manifest.specialTokens.fimMiddle, '<fim_middle>');
+  assert.deepEqual(factory.manifest.variants, [{ name: 'int8', file: 'model.int8.onnx', providers: ['cpu'], bytes: 10 }]);
+  assert.deepEqual(factory.manifest.stopTokenIds, [0]);
 });
 
 test('a folder without kestrel.json is explained', withTemp((root) => {

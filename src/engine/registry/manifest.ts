@@ -35,6 +35,8 @@ export interface ModelManifest {
   variants: ModelVariant[];
   fimMode: FimMode;
   specialTokens: SpecialTokens;
+  /** Extra token ids that end generation ("stopTokens"), besides the end-of-text and FIM tokens. */
+  stopTokenIds: number[];
   /** The rest of the file (training record, metrics), kept for `describe`. */
   raw: Record<string, unknown>;
 }
@@ -108,10 +110,11 @@ function parseSpecials(value: unknown, problems: string[]): SpecialTokens {
     return DEFAULT_SPECIALS;
   }
   const read = (key: keyof SpecialTokens, ...aliases: string[]): string => {
-    const found = pick(value, key, ...aliases);
+    let found = pick(value, key, ...aliases);
     if (found === undefined) return DEFAULT_SPECIALS[key];
+    if (isRecord(found)) found = found['token']; // { "token": "<fim_prefix>", "id": 1 }
     if (typeof found !== 'string' || found === '') {
-      problems.push(`"specialTokens.${key}" must be a token string`);
+      problems.push(`"specialTokens.${key}" must be a token string or { "token": ... }`);
       return DEFAULT_SPECIALS[key];
     }
     return found;
@@ -161,6 +164,7 @@ export function parseManifest(text: string): ParseResult {
       variants,
       fimMode: fimMode as FimMode,
       specialTokens: specials,
+      stopTokenIds: Array.isArray(json['stopTokens']) ? (json['stopTokens'] as unknown[]).filter((x): x is number => Number.isInteger(x)) : [],
       raw: json,
     },
   };
