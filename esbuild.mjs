@@ -74,12 +74,15 @@ if (!production) {
 }
 
 // web-tree-sitter's runtime and the grammars are WebAssembly files loaded at run time: the worker
-// and CLI find them beside their bundle (dist/tree-sitter.wasm, dist/grammars/).
-const GRAMMARS = ['python'];
+// and CLI find them beside their bundle (dist/tree-sitter.wasm, dist/grammars/). The index chunks
+// these languages (src/index/languages.ts); javascript also serves JSX.
+// node-sqlite3-wasm (bundled) loads its .wasm from the bundle's own folder: dist/node-sqlite3-wasm.wasm.
+const GRAMMARS = ['python', 'javascript', 'typescript', 'tsx', 'go', 'java', 'ruby', 'php', 'rust'];
 function copyWasm() {
   mkdirSync('dist/grammars', { recursive: true });
   copyFileSync('node_modules/web-tree-sitter/tree-sitter.wasm', 'dist/tree-sitter.wasm');
   for (const name of GRAMMARS) copyFileSync(`node_modules/tree-sitter-wasms/out/tree-sitter-${name}.wasm`, `dist/grammars/tree-sitter-${name}.wasm`);
+  copyFileSync('node_modules/node-sqlite3-wasm/dist/node-sqlite3-wasm.wasm', 'dist/node-sqlite3-wasm.wasm');
 }
 copyWasm();
 

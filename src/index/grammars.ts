@@ -4,7 +4,7 @@
  * last release that loads them; see platform-facts.md).
  *
  * Where the files are at run time: the worker and CLI run as dist/server.js and dist/cli.js, where
- * esbuild.mjs copies the grammars and tree-sitter.wasm into dist/grammars/; tests and benchmarks run
+ * esbuild.mjs copies the grammars into dist/grammars/ and tree-sitter.wasm into dist/; tests and benchmarks run
  * from out/ with packages external and find them in node_modules. `import.meta.url` works in both
  * (esbuild.mjs shims it to the bundle's own file in the CJS bundles).
  */
@@ -23,7 +23,7 @@ export class GrammarError extends Error {
 export function grammarFolders(extra: readonly string[] = []): string[] {
   const folders = [...extra];
   const here = dirname(fileURLToPath(import.meta.url));
-  folders.push(join(here, 'grammars'));
+  folders.push(join(here, 'grammars'), here);
   const require = createRequire(import.meta.url);
   try {
     folders.push(join(dirname(require.resolve('tree-sitter-wasms/package.json')), 'out'));
