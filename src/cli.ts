@@ -5,6 +5,7 @@
  */
 import { join } from 'node:path';
 import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
+import { EVAL_USAGE, evalCompletionCommand } from './engine/cli/evalCompletion';
 import { kestrelVersion } from './version';
 
 /** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
@@ -15,10 +16,13 @@ const USAGE = `Usage: kestrel <command>
 Commands:
   serve         run the Kestrel language server on stdin/stdout
   complete      complete code at FILE:LINE:COL with the local model (see below)
+  eval-completion   line-level exact match and edit similarity on a folder of Python files
   --version     print the version
   help          show this text
 
-${COMPLETE_USAGE}`;
+${COMPLETE_USAGE}
+
+${EVAL_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -33,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       return -1; // keep running: the server owns the process now
     case 'complete':
       return completeCommand(argv.slice(1), SHIPPED_MODELS);
+    case 'eval-completion':
+      return evalCompletionCommand(argv.slice(1), SHIPPED_MODELS);
     case undefined:
     case 'help':
     case '--help':

@@ -24,6 +24,13 @@ export interface LoadRequest {
   variant?: VariantName;
 }
 
+export interface EngineOptions {
+  /** Load tree-sitter for syntax-aware modes and checks (default true; false: text rules only). */
+  syntax?: boolean;
+  /** Token healing at the cursor (default true). */
+  healing?: boolean;
+}
+
 const silentLog: EngineLog = { info: () => {}, warn: () => {} };
 
 export class CompletionEngine {
@@ -36,9 +43,12 @@ export class CompletionEngine {
   constructor(
     private readonly roots: () => readonly string[],
     private readonly log: EngineLog = silentLog,
-    /** Load tree-sitter for syntax-aware modes and checks (off: text rules only). */
-    private readonly useSyntax = true,
+    private readonly options: EngineOptions = {},
   ) {}
+
+  private get useSyntax(): boolean {
+    return this.options.syntax ?? true;
+  }
 
   private syntax: Promise<Map<string, SyntaxTools>> | null = null;
 
@@ -111,7 +121,7 @@ export class CompletionEngine {
       const [model, syntax] = await Promise.all([loadCompletionModel(entry, request.device, request.variant), this.syntaxTools()]);
       const previous = this.current;
       this.inFlight?.abort();
-      this.current = { model, pipeline: new CompletionPipeline(model, syntax), device: request.device };
+      this.current = { model, pipeline: new CompletionPipeline(model, syntax, this.options.healing ?? true), device: request.device };
       this.log.info(
         `loaded ${model.entry.id} (${model.variant.name}) on ${model.providerSummary} in ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`,
       );

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { DEVICE_SETTINGS, type DeviceSetting } from '../../protocol';
-import { CompletionEngine } from '../engine';
+import { CompletionEngine, type EngineOptions } from '../engine';
 import type { VariantName } from '../registry/manifest';
 import { intOption, parseArgs, type ParsedArgs } from './args';
 
@@ -19,9 +19,9 @@ export const COMPLETE_USAGE = `kestrel complete FILE:LINE:COL [options]
 
 const VALUED = ['model', 'models', 'device', 'variant', 'max-tokens'];
 
-export function engineFromArgs(args: ParsedArgs, shippedModels: string): CompletionEngine {
+export function engineFromArgs(args: ParsedArgs, shippedModels: string, options: EngineOptions = {}): CompletionEngine {
   const roots = [shippedModels, ...(args.options.get('models') ?? []).map((d) => resolve(d))];
-  return new CompletionEngine(() => roots, { info: (m) => console.error(m), warn: (m) => console.error(`warning: ${m}`) });
+  return new CompletionEngine(() => roots, { info: (m) => console.error(m), warn: (m) => console.error(`warning: ${m}`) }, options);
 }
 
 export function deviceFromArgs(args: ParsedArgs): DeviceSetting {
