@@ -53,7 +53,7 @@ const builds = [
   { ...nodeCommon, ...importMetaShim, entryPoints: { server: 'src/server/main.ts', cli: 'src/cli.ts' }, outdir: 'dist', format: 'cjs' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production,
-    logLevel, entryPoints: { search: 'src/webview/search.ts' }, outdir: 'dist/webview',
+    logLevel, entryPoints: { search: 'src/webview/search.ts', stats: 'src/webview/stats.ts' }, outdir: 'dist/webview',
   },
 ];
 

@@ -5,9 +5,8 @@
  */
 import { RequestType, RequestType0, NotificationType } from 'vscode-languageserver-protocol';
 
-/** Which compute device the user asked for (setting `kestrel.device`). */
-export type DeviceSetting = 'auto' | 'cpu' | 'cuda' | 'webgpu' | 'dml' | 'coreml';
-export const DEVICE_SETTINGS: readonly DeviceSetting[] = ['auto', 'cpu', 'cuda', 'webgpu', 'dml', 'coreml'];
+import type { DeviceSetting } from './devices';
+export { DEVICE_SETTINGS, type DeviceSetting } from './devices';
 
 export interface LoadedModel {
   id: string;
@@ -68,6 +67,7 @@ export interface ModelInfo {
   id: string;
   displayName: string;
   kind: 'completion' | 'embedding' | 'unknown';
+  languages: string[];
   dir: string;
   variants: ModelVariantInfo[];
   /** What makes the model unusable; empty when it can load. */
@@ -124,4 +124,17 @@ export namespace DescribeModelRequest {
   /** client -> server: the completion model in use, or null while none is loaded. */
   export const method = 'kestrel/describeModel' as const;
   export const type = new RequestType0<ModelDescription | null, void>(method);
+}
+
+/** What the worker's completion model is doing, pushed whenever it changes. */
+export type ModelState =
+  | { state: 'none' }
+  | { state: 'loading'; id: string }
+  | { state: 'ready'; model: ModelDescription }
+  | { state: 'error'; id: string; message: string };
+
+export namespace ModelStateNotification {
+  /** server -> client: the completion model started loading, is ready, failed, or none is wanted. */
+  export const method = 'kestrel/modelState' as const;
+  export const type = new NotificationType<ModelState>(method);
 }

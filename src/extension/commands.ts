@@ -1,6 +1,8 @@
 import * as vscode from 'vscode';
 import { COMMANDS, type CommandId } from './commandIds';
 import type { Ctx } from './ctx';
+import { showModelSwitcher } from './modelSwitcher';
+import { StatsPanel } from './statsView';
 
 type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
 
@@ -19,8 +21,14 @@ function notAvailableYet(feature: string): CommandFactory {
 const COMMAND_TABLE: Record<CommandId, CommandFactory> = {
   [COMMANDS.searchWorkspace]: notAvailableYet('semantic workspace search'),
   [COMMANDS.findSimilarCode]: notAvailableYet('finding similar code'),
-  [COMMANDS.switchModel]: notAvailableYet('switching models'),
-  [COMMANDS.toggleCompletions]: notAvailableYet('inline completion'),
+  [COMMANDS.switchModel]: (ctx) => () => showModelSwitcher(ctx),
+  [COMMANDS.toggleCompletions]: (ctx) => async () => {
+    const enabled = !ctx.config.get('completions.enable');
+    await ctx.config.set('completions.enable', enabled);
+    vscode.window.setStatusBarMessage(`Kestrel: inline completions ${enabled ? 'on' : 'off'}`, 2_000);
+  },
+  [COMMANDS.triggerCompletion]: () => () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
+  [COMMANDS.showCompletionStats]: (ctx) => () => StatsPanel.show(ctx),
   [COMMANDS.rebuildIndex]: notAvailableYet('the workspace index'),
   [COMMANDS.showIndexStatus]: notAvailableYet('the workspace index'),
   [COMMANDS.showLog]: (ctx) => () => ctx.output.show(true),

@@ -1,30 +1,53 @@
 import * as vscode from 'vscode';
+import type { ModelDescription, ModelState } from '../protocol';
+import { CompletionStats, type StatsData } from './completion/stats';
+import { InlineCompletions } from './completion/inlineCompletions';
 import { Config } from './config';
-import { StatusBar } from './statusBar';
 import { errorMessage } from './errorMessage';
+import { StatusBar } from './statusBar';
 import type { WorkerClient, WorkerState } from './workerClient';
 
+const STATS_KEY = 'kestrel.completionStats';
+
 /**
- * Everything the extension owns for its lifetime: settings, log, status bar and the worker. Each
- * piece is disposed with the extension; the worker's per-process state lives inside WorkerClient,
- * which rebuilds it on every (re)start.
+ * Everything the extension owns for its lifetime: settings, log, status bar, completion statistics
+ * and the worker. Each piece is disposed with the extension; the worker's per-process state lives
+ * inside WorkerClient, which rebuilds it on every (re)start.
  */
 export class Ctx {
   readonly config = new Config();
   readonly output: vscode.LogOutputChannel;
   readonly statusBar: StatusBar;
+  readonly stats: CompletionStats;
+  readonly completions: InlineCompletions;
   private workerClient: Promise<WorkerClient> | undefined;
   private readonly stateListeners: Array<(state: WorkerState) => void> = [];
   private lastState: WorkerState = { kind: 'starting' };
+  private lastModelState: ModelState = { state: 'none' };
+  /** The model the worker answers with, kept while another one loads or fails to. */
+  private servingModel: ModelDescription | undefined;
+  private readonly modelListeners: Array<(state: ModelState) => void> = [];
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Kestrel', { log: true });
     this.statusBar = new StatusBar();
+    this.stats = new CompletionStats({
+      load: () => extension.globalState.get<StatsData>(STATS_KEY),
+      save: (data) => void extension.globalState.update(STATS_KEY, data),
+    });
+    this.completions = new InlineCompletions(this.config, this.stats);
+    this.completions.onDidChangeGenerating((generating) => this.statusBar.update({
+      generating,
+      medianLatencyMs: this.stats.medianLatencyMs(),
+    }));
+    this.statusBar.update({ completionsEnabled: this.config.get('completions.enable'), medianLatencyMs: this.stats.medianLatencyMs() });
     extension.subscriptions.push(
       this.output,
       this.statusBar,
+      this.completions,
       { dispose: () => void this.workerClient?.then((worker) => worker.dispose()) },
       this.config.onDidChange((needsRestart) => {
+        this.statusBar.update({ completionsEnabled: this.config.get('completions.enable') });
         if (!this.workerClient) return; // the worker reads settings when it starts
         if (needsRestart) void this.restartWorker();
         else void this.workerClient.then((worker) => worker.pushSettings());
@@ -43,6 +66,8 @@ export class Ctx {
       documentLanguages: () => this.config.get('completions.languages'),
       settings: () => this.config.workerSettings(),
       onState: (state) => this.setState(state),
+      inlineCompletionMiddleware: this.completions.provide,
+      onModelState: (state) => this.setModelState(state),
     }));
     return this.workerClient;
   }
@@ -51,9 +76,19 @@ export class Ctx {
     return this.lastState;
   }
 
+  get modelState(): ModelState {
+    return this.lastModelState;
+  }
+
   onDidChangeState(listener: (state: WorkerState) => void): vscode.Disposable {
     this.stateListeners.push(listener);
     return { dispose: () => this.stateListeners.splice(this.stateListeners.indexOf(listener), 1) };
+  }
+
+  /** Calls back on every model state the worker reports (loading, ready, error). */
+  onDidChangeModelState(listener: (state: ModelState) => void): vscode.Disposable {
+    this.modelListeners.push(listener);
+    return { dispose: () => this.modelListeners.splice(this.modelListeners.indexOf(listener), 1) };
   }
 
   /** Starts the worker in the background; failures are reported, never thrown into activation. */
@@ -83,9 +118,31 @@ export class Ctx {
 
   private setState(state: WorkerState): void {
     this.lastState = state;
-    this.statusBar.update(state);
+    // A new worker process starts with no model until it reports one.
+    if (state.kind !== 'ready') this.setModelState({ state: 'none' });
+    this.statusBar.update({ worker: state });
     if (state.kind === 'error') this.reportOnce('crash-loop', state.reason);
     for (const listener of [...this.stateListeners]) listener(state);
+  }
+
+  private setModelState(reported: ModelState): void {
+    let state = reported;
+    if (reported.state === 'ready') {
+      this.servingModel = reported.model;
+      this.statusBar.update({ modelError: undefined });
+      const m = reported.model;
+      this.output.info(`Model ${m.id} (${m.variant}) ready on ${m.provider} in ${m.loadMs} ms${m.providerFallbacks.length ? `; not used: ${m.providerFallbacks.join('; ')}` : ''}`);
+    } else if (reported.state === 'error') {
+      this.output.error(`Model ${reported.id} could not load: ${reported.message}`);
+      this.statusBar.update({ modelError: reported.message });
+      // The model that was serving keeps serving: show the failure beside it, not instead of it.
+      if (this.servingModel) state = { state: 'ready', model: this.servingModel };
+    } else if (reported.state === 'none') {
+      this.servingModel = undefined;
+    }
+    this.lastModelState = state;
+    this.statusBar.update({ model: state });
+    for (const listener of [...this.modelListeners]) listener(reported);
   }
 }
 

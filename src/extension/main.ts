@@ -3,7 +3,8 @@
  * worker in the background. Activation never waits for the worker, so it stays within its budget.
  */
 import * as vscode from 'vscode';
-import type { WorkerStatus } from '../protocol';
+import type { ModelState, WorkerStatus } from '../protocol';
+import type { CompletionTiming } from './completion/inlineCompletions';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { registerSearchView } from './searchView';
@@ -15,8 +16,15 @@ export interface KestrelApi {
   /** Resolves when the worker is ready; gives spawn-to-ready milliseconds of its latest start. */
   whenWorkerReady(): Promise<number>;
   workerStatus(): Promise<WorkerStatus>;
-  /** The status-bar item's current text. */
+  /** The status-bar item's current text and tooltip. */
   statusBarText(): string;
+  statusBarTooltip(): string;
+  /** The completion model's state as the worker last reported it. */
+  modelState(): ModelState;
+  /** Calls back on each model state the worker reports. */
+  onDidChangeModelState(listener: (state: ModelState) => void): { dispose(): void };
+  /** Debounce and model time of the latest inline completion, and its text. */
+  lastCompletion(): CompletionTiming | undefined;
 }
 
 export function activate(context: vscode.ExtensionContext): KestrelApi {
@@ -37,6 +45,10 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
       },
       workerStatus: async () => (await ctx.worker()).status(),
       statusBarText: () => ctx.statusBar.text,
+      statusBarTooltip: () => ctx.statusBar.tooltipText,
+      modelState: () => ctx.modelState,
+      onDidChangeModelState: (listener) => ctx.onDidChangeModelState(listener),
+      lastCompletion: () => ctx.completions.lastTiming,
     };
   } catch (error) {
     // VS Code logs activation failures where few users look: say it where they will.

@@ -1,16 +1,41 @@
 import * as vscode from 'vscode';
+import type { ModelState } from '../protocol';
 import { COMMANDS } from './commandIds';
 import type { WorkerState } from './workerClient';
 
-/** The status-bar item: one union of worker states, rendered by a single switch. */
+/** Everything the status-bar item reflects; the item is a pure rendering of this. */
+export interface StatusView {
+  worker: WorkerState;
+  model: ModelState;
+  completionsEnabled: boolean;
+  generating: boolean;
+  /** Median latency of recent completions, when there are any. */
+  medianLatencyMs: number | undefined;
+  /** Error from the latest model switch, shown until the next successful load. */
+  modelError: string | undefined;
+}
+
+const PROVIDER_LABELS: Record<string, string> = {
+  cpu: 'CPU', cuda: 'CUDA', webgpu: 'WebGPU', dml: 'DirectML', coreml: 'Core ML', tensorrt: 'TensorRT',
+};
+
+export function providerLabel(provider: string): string {
+  return PROVIDER_LABELS[provider] ?? provider;
+}
+
+/** The status-bar item: one view union, rendered by a single switch. Click opens the model switcher. */
 export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
+  private view: StatusView = {
+    worker: { kind: 'starting' }, model: { state: 'none' }, completionsEnabled: true,
+    generating: false, medianLatencyMs: undefined, modelError: undefined,
+  };
 
   constructor() {
     this.item = vscode.window.createStatusBarItem('kestrel.status', vscode.StatusBarAlignment.Right, 100);
     this.item.name = 'Kestrel';
-    this.item.command = COMMANDS.showLog;
-    this.update({ kind: 'starting' });
+    this.item.command = COMMANDS.switchModel;
+    this.render();
     this.item.show();
   }
 
@@ -18,41 +43,79 @@ export class StatusBar implements vscode.Disposable {
     return this.item.text;
   }
 
-  update(state: WorkerState): void {
+  get tooltipText(): string {
+    const tooltip = this.item.tooltip;
+    return typeof tooltip === 'string' ? tooltip : tooltip?.value ?? '';
+  }
+
+  update(change: Partial<StatusView>): void {
+    this.view = { ...this.view, ...change };
+    this.render();
+  }
+
+  private render(): void {
+    const { worker } = this.view;
     const tooltip = new vscode.MarkdownString(undefined, true);
-    this.item.backgroundColor = undefined;
-    switch (state.kind) {
+    let text: string;
+    let background: string | undefined;
+    switch (worker.kind) {
       case 'starting':
-        this.item.text = '$(loading~spin) Kestrel';
+        text = '$(loading~spin) Kestrel';
         tooltip.appendMarkdown('**Kestrel** — starting the worker…');
         break;
-      case 'ready': {
-        const { status } = state;
-        this.item.text = '$(circuit-board) Kestrel';
-        tooltip.appendMarkdown(`**Kestrel ${status.version}** — worker ready\n\n`);
-        tooltip.appendMarkdown(`- Worker pid ${status.pid}, ${(status.memory.rssBytes / 2 ** 20).toFixed(0)} MB resident\n`);
-        tooltip.appendMarkdown(`- Device: ${status.device.active ?? 'no model loaded'} (setting: ${status.device.requested})\n`);
-        tooltip.appendMarkdown(`- Models: ${status.models.length === 0 ? 'none loaded' : status.models.map((m) => `${m.id} (${m.variant}, ${m.provider})`).join(', ')}\n\n`);
-        tooltip.appendMarkdown('Click to show the Kestrel log.');
-        break;
-      }
       case 'restarting':
-        this.item.text = '$(loading~spin) Kestrel: restarting';
-        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.warningBackground');
-        tooltip.appendMarkdown(`**Kestrel** — restarting the worker (attempt ${state.attempt}, in ${state.delayMs} ms)\n\nWhy: ${state.reason}`);
+        text = '$(loading~spin) Kestrel: restarting';
+        background = 'statusBarItem.warningBackground';
+        tooltip.appendMarkdown(`**Kestrel** — restarting the worker (attempt ${worker.attempt}, in ${worker.delayMs} ms)\n\nWhy: ${worker.reason}`);
         break;
       case 'error':
-        this.item.text = '$(error) Kestrel';
-        this.item.backgroundColor = new vscode.ThemeColor('statusBarItem.errorBackground');
-        tooltip.appendMarkdown(`**Kestrel** — error\n\n${state.reason}\n\nClick to show the Kestrel log.`);
+        text = '$(error) Kestrel';
+        background = 'statusBarItem.errorBackground';
+        tooltip.appendMarkdown(`**Kestrel** — error\n\n${worker.reason}`);
         break;
       case 'stopped':
-        this.item.text = '$(circle-slash) Kestrel';
+        text = '$(circle-slash) Kestrel';
         tooltip.appendMarkdown('**Kestrel** — worker stopped');
         break;
+      case 'ready':
+        ({ text, background } = this.renderModel(tooltip));
+        tooltip.appendMarkdown(`\n\n---\n\nKestrel ${worker.status.version} · worker pid ${worker.status.pid}, ${(worker.status.memory.rssBytes / 2 ** 20).toFixed(0)} MB`);
+        break;
     }
+    if (worker.kind === 'ready' || worker.kind === 'error') tooltip.appendMarkdown('\n\nClick to switch model or device, or turn completions off.');
+    this.item.text = text;
     this.item.tooltip = tooltip;
-    this.item.accessibilityInformation = { label: `Kestrel: ${state.kind}` };
+    this.item.backgroundColor = background ? new vscode.ThemeColor(background) : undefined;
+    this.item.accessibilityInformation = { label: `Kestrel: ${text.replace(/\$\([^)]*\)\s*/g, '').replace(/^Kestrel:?\s*/, '')}`.trim() };
+  }
+
+  private renderModel(tooltip: vscode.MarkdownString): { text: string; background: string | undefined } {
+    const { model, completionsEnabled, generating, medianLatencyMs, modelError } = this.view;
+    if (modelError) tooltip.appendMarkdown(`$(warning) Last model change failed: ${modelError}\n\n`);
+    switch (model.state) {
+      case 'none':
+        tooltip.appendMarkdown('**Kestrel** — no completion model loaded');
+        return { text: '$(circuit-board) Kestrel', background: undefined };
+      case 'loading':
+        tooltip.appendMarkdown(`**Kestrel** — loading ${model.id}…`);
+        return { text: `$(loading~spin) Kestrel: loading ${model.id}`, background: undefined };
+      case 'error':
+        tooltip.appendMarkdown(`**Kestrel** — the model could not load\n\n${model.message}`);
+        return { text: '$(error) Kestrel: model error', background: 'statusBarItem.errorBackground' };
+      case 'ready': {
+        const m = model.model;
+        const device = providerLabel(m.provider);
+        const fellBack = m.providerFallbacks.length > 0 && m.provider === 'cpu';
+        tooltip.appendMarkdown(`**${m.displayName}** (${m.id}) · ${m.variant}, ${(m.sizeBytes / 2 ** 20).toFixed(1)} MB\n\n`);
+        tooltip.appendMarkdown(`- Device: ${device} (ONNX Runtime provider \`${m.provider}\`)\n`);
+        for (const why of m.providerFallbacks) tooltip.appendMarkdown(`- Not used: ${why}\n`);
+        tooltip.appendMarkdown(`- Completions: ${completionsEnabled ? 'on' : 'off'}\n`);
+        tooltip.appendMarkdown(`- Median latency (recent): ${medianLatencyMs === undefined ? '—' : `${medianLatencyMs.toFixed(0)} ms`}`);
+        const label = `${m.id} · ${device}${fellBack ? ' $(warning)' : ''}`;
+        if (!completionsEnabled) return { text: `$(circle-slash) ${m.id} · off`, background: undefined };
+        return { text: `${generating ? '$(sync~spin)' : '$(circuit-board)'} ${label}`, background: undefined };
+      }
+    }
   }
 
   dispose(): void {

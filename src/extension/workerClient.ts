@@ -7,13 +7,25 @@ import {
   TransportKind,
   type CancellationToken,
   type LanguageClientOptions,
+  type Middleware,
   type NotificationType,
   type RequestType,
   type RequestType0,
   type ServerOptions,
 } from 'vscode-languageclient/node';
 import { CancellationTokenSource } from 'vscode-languageclient/node';
-import { SettingsNotification, StatusRequest, type WorkerSettings, type WorkerStatus } from '../protocol';
+import {
+  DescribeModelRequest,
+  ListModelsRequest,
+  ModelStateNotification,
+  SettingsNotification,
+  StatusRequest,
+  type ModelDescription,
+  type ModelInfo,
+  type ModelState,
+  type WorkerSettings,
+  type WorkerStatus,
+} from '../protocol';
 import { RestartPolicy } from './restartPolicy';
 import { WorkerTimeoutError, WorkerUnavailableError } from './errors';
 import { errorMessage } from './errorMessage';
@@ -31,6 +43,9 @@ export interface WorkerClientOptions {
   documentLanguages: () => string[];
   settings: () => WorkerSettings;
   onState: (state: WorkerState) => void;
+  /** Wraps the language client's inline completion provider (Kestrel's debounce, filters, stats). */
+  inlineCompletionMiddleware?: NonNullable<Middleware['provideInlineCompletionItems']>;
+  onModelState?: (state: ModelState) => void;
 }
 
 /** A request's time limit unless the caller gives one; the host must never wait on the worker forever. */
@@ -67,6 +82,8 @@ export class WorkerClient implements vscode.Disposable {
     const spawnedAt = performance.now();
     try {
       await withTimeout(client.start(), START_TIMEOUT_MS, 'starting the Kestrel worker');
+      const onModelState = this.options.onModelState;
+      if (onModelState) client.onNotification(ModelStateNotification.type, (state) => onModelState(state));
       client.sendNotification(SettingsNotification.type, this.options.settings());
       const status = await this.request(StatusRequest.type);
       this.lastSpawnToReadyMs = performance.now() - spawnedAt;
@@ -96,6 +113,16 @@ export class WorkerClient implements vscode.Disposable {
   /** The worker's `kestrel/status`. */
   status(options?: RequestOptions): Promise<WorkerStatus> {
     return this.request(StatusRequest.type, options);
+  }
+
+  /** Every model folder the worker found, usable or not. */
+  listModels(options?: RequestOptions): Promise<ModelInfo[]> {
+    return this.request(ListModelsRequest.type, options);
+  }
+
+  /** The completion model in use, or null. */
+  describeModel(options?: RequestOptions): Promise<ModelDescription | null> {
+    return this.request(DescribeModelRequest.type, options);
   }
 
   /** Sends the current settings to the worker, which applies them live. */
@@ -148,6 +175,7 @@ export class WorkerClient implements vscode.Disposable {
       outputChannel: this.options.output,
       traceOutputChannel: this.options.output,
       revealOutputChannelOn: RevealOutputChannelOn.Never,
+      ...(this.options.inlineCompletionMiddleware ? { middleware: { provideInlineCompletionItems: this.options.inlineCompletionMiddleware } } : {}),
       initializationOptions: this.options.settings(),
       initializationFailedHandler: (error) => {
         this.options.output.error(`Worker initialisation failed: ${errorMessage(error)}`);

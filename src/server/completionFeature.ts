@@ -9,7 +9,9 @@ import type { LoadedCompletionModel } from '../engine/session/model';
 import {
   DescribeModelRequest,
   ListModelsRequest,
+  ModelStateNotification,
   SelectModelRequest,
+  type ModelState,
   type LoadedModel,
   type ModelDescription,
   type ModelInfo,
@@ -100,7 +102,7 @@ export class CompletionFeature implements Feature {
 
   private async select(id: string, variant?: VariantName): Promise<ModelDescription> {
     try {
-      const model = await this.engine.load({ model: id, device: this.settings.value.device, ...(variant ? { variant } : {}) });
+      const model = await this.load({ model: id, device: this.settings.value.device, ...(variant ? { variant } : {}) });
       this.loadedFor = loadKey(this.settings.value);
       return describe(model);
     } catch (error) {
@@ -114,13 +116,40 @@ export class CompletionFeature implements Feature {
     if (key === this.loadedFor) return;
     this.loadedFor = key;
     try {
-      await this.engine.load({ model: settings.model, device: settings.device });
+      await this.load({ model: settings.model, device: settings.device });
     } catch (error) {
       if (this.loadedFor === key) this.loadedFor = null;
       const message = errorMessage(error);
       this.log.error(message);
       if (error instanceof EngineError) this.notifyOnce(message);
     }
+  }
+
+  /** Loads a model, telling the client when loading starts, ends and fails (its status bar shows it). */
+  private async load(request: Parameters<CompletionEngine['load']>[0]): Promise<LoadedCompletionModel> {
+    const id = request.model || 'default';
+    this.sendState({ state: 'loading', id });
+    try {
+      const model = await this.engine.load(request);
+      this.sendState({ state: 'ready', model: describe(model) });
+      return model;
+    } catch (error) {
+      // The previous model, if any, keeps serving; the client shows the failure beside it.
+      this.sendState({ state: 'error', id, message: errorMessage(error) });
+      throw error;
+    }
+  }
+
+  /** The latest model state, for a client that (re)connects after it was sent. */
+  modelState(): ModelState {
+    return this.lastState;
+  }
+
+  private lastState: ModelState = { state: 'none' };
+
+  private sendState(state: ModelState): void {
+    this.lastState = state;
+    void this.connection?.sendNotification(ModelStateNotification.type, state);
   }
 
   private reportOnce(message: string): void {
@@ -151,6 +180,7 @@ function modelInfo(entry: ModelEntry, loaded: LoadedCompletionModel | null): Mod
     id: entry.id,
     displayName: entry.manifest?.displayName ?? entry.id,
     kind: entry.manifest?.kind ?? 'unknown',
+    languages: entry.manifest?.languages ?? [],
     dir: entry.dir,
     variants: entry.variants.map((v) => ({
       name: v.name,

@@ -4,3 +4,14 @@ export type ToWebview =
   | { type: 'unavailable'; feature: string };
 
 export type FromWebview = { type: 'ready' } | { type: 'showLog' };
+
+/** The completion statistics page: everything it draws, sent by the extension. */
+export interface StatsPayload {
+  totals: { shown: number; accepted: number; partiallyAccepted: number; dismissed: number };
+  medianLatencyMs: number | null;
+  histogram: { edgesMs: number[]; counts: number[] };
+  days: Array<{ day: string; shown: number; accepted: number; partiallyAccepted: number; dismissed: number }>;
+}
+
+export type ToStatsWebview = { type: 'stats'; stats: StatsPayload };
+export type FromStatsWebview = { type: 'ready' } | { type: 'reset' };

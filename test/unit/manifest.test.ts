@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { COMMANDS } from '../../src/extension/commandIds';
+import { COMMANDS, INTERNAL_COMMANDS } from '../../src/extension/commandIds';
 import { SETTING_DEFAULTS } from '../../src/extension/settingKeys';
 import { DEVICE_SETTINGS } from '../../src/protocol';
 
@@ -64,7 +64,7 @@ test('untrusted-workspace support is declared and explained', () => {
 });
 
 test('keybindings point at contributed commands', () => {
-  const commands = new Set(Object.values(COMMANDS) as string[]);
+  const commands = new Set([...Object.values(COMMANDS), ...Object.values(INTERNAL_COMMANDS)] as string[]);
   assert.ok(manifest.contributes.keybindings.length > 0);
   for (const binding of manifest.contributes.keybindings) assert.ok(commands.has(binding.command), binding.command);
 });

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { StreamMessageReader, StreamMessageWriter, createProtocolConnection, InitializeRequest, ShutdownRequest, ExitNotification, LogMessageNotification } from 'vscode-languageserver-protocol/node';
+import { StreamMessageReader, StreamMessageWriter, createProtocolConnection, InitializeRequest, ShutdownRequest, ExitNotification } from 'vscode-languageserver-protocol/node';
 import { StatusRequest, SettingsNotification } from '../../src/protocol';
 
 const SERVER = 'dist/server.js';
@@ -12,7 +12,7 @@ test('`node dist/server.js --stdio` is a language server any LSP client can use'
   const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
   const logs: string[] = [];
-  connection.onNotification(LogMessageNotification.type, (params) => logs.push(params.message));
+  connection.onNotification('window/logMessage', (params: { message: string }) => { logs.push(params.message); });
   connection.listen();
   try {
     const init = await connection.sendRequest(InitializeRequest.type, { processId: process.pid, rootUri: null, capabilities: {} });
