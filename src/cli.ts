@@ -6,6 +6,8 @@
 import { join } from 'node:path';
 import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
 import { EVAL_USAGE, evalCompletionCommand } from './engine/cli/evalCompletion';
+import { BENCH_USAGE, benchCompletionCommand } from './engine/cli/benchCompletion';
+import { INDEX_USAGE, SEARCH_USAGE, indexCommand, searchCommand } from './index/cli';
 import { kestrelVersion } from './version';
 
 /** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
@@ -17,12 +19,21 @@ Commands:
   serve         run the Kestrel language server on stdin/stdout
   complete      complete code at FILE:LINE:COL with the local model (see below)
   eval-completion   line-level exact match and edit similarity on a folder of Python files
+  bench-completion  completion latency: first token by prompt length, decode speed, typing replay
+  index         build or update the semantic search index of a folder
+  search        search a folder's index: identifiers, words or a description of the code
   --version     print the version
   help          show this text
 
 ${COMPLETE_USAGE}
 
-${EVAL_USAGE}`;
+${EVAL_USAGE}
+
+${INDEX_USAGE}
+
+${SEARCH_USAGE}
+
+${BENCH_USAGE}`;
 
 async function main(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -39,6 +50,12 @@ async function main(argv: string[]): Promise<number> {
       return completeCommand(argv.slice(1), SHIPPED_MODELS);
     case 'eval-completion':
       return evalCompletionCommand(argv.slice(1), SHIPPED_MODELS);
+    case 'bench-completion':
+      return benchCompletionCommand(argv.slice(1), SHIPPED_MODELS);
+    case 'index':
+      return indexCommand(argv.slice(1), SHIPPED_MODELS);
+    case 'search':
+      return searchCommand(argv.slice(1), SHIPPED_MODELS);
     case undefined:
     case 'help':
     case '--help':

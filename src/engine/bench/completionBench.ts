@@ -1,0 +1,137 @@
+/**
+ * Completion benchmarks (CPU numbers on this machine are what DESIGN.md's budgets are checked
+ * against; never timed in unit tests):
+ *   - time to first token against prompt length (cold: nothing cached), and decode ms/token;
+ *   - end-to-end single-line latency while "typing": every line of a sample is typed character by
+ *     character through the engine as the editor would ask (completion cache, KV reuse, stop rules).
+ */
+import { CompletionEngine } from '../engine';
+import { seededRandom } from '../eval/metrics';
+import { Generator } from '../generate/generator';
+import type { LoadedCompletionModel } from '../session/model';
+
+export interface PrefillPoint {
+  promptTokens: number;
+  /** Medians over the repeats. */
+  timeToFirstTokenMs: number;
+  decodeMsPerToken: number;
+}
+
+export interface TypingReplay {
+  requests: number;
+  p50Ms: number;
+  p95Ms: number;
+  meanMs: number;
+  fromCache: number;
+  /** Mean share of the prompt whose KV came from the previous request (model runs only). */
+  meanReusedShare: number;
+  shown: number;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[Math.floor(s.length / 2)] as number);
+};
+export const percentile = (xs: number[], p: number): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? 0 : (s[Math.min(s.length - 1, Math.floor(p * s.length))] as number);
+};
+
+/** Longest sequence the graph accepts: the architecture's positions when recorded, else the context length. */
+export function maxPositions(model: LoadedCompletionModel): number {
+  const arch = model.entry.manifest.raw['architecture'] as { maxPositionEmbeddings?: unknown } | undefined;
+  return typeof arch?.maxPositionEmbeddings === 'number' ? arch.maxPositionEmbeddings : model.entry.manifest.contextLength;
+}
+
+/** SPM prompts of exactly `length` tokens cut from real code (empty suffix). */
+export function promptOfLength(model: LoadedCompletionModel, codeIds: readonly number[], length: number): number[] {
+  const { fimPrefix, fimSuffix, fimMiddle } = model.tokenizer.special;
+  const body = codeIds.slice(0, length - 3);
+  if (body.length < length - 3) throw new Error(`need ${length - 3} tokens of code for the benchmark, have ${codeIds.length}`);
+  return [fimPrefix, fimSuffix, fimMiddle, ...body];
+}
+
+export async function measurePrefill(
+  model: LoadedCompletionModel,
+  code: string,
+  lengths: readonly number[] = [256, 512, 1024, 2048],
+  repeats = 3,
+  decodeTokens = 32,
+): Promise<PrefillPoint[]> {
+  const ids = model.tokenizer.encode(code);
+  const limit = maxPositions(model);
+  const points: PrefillPoint[] = [];
+  for (const length of lengths) {
+    if (length + decodeTokens > limit) continue;
+    const prompt = promptOfLength(model, ids, length);
+    const generator = new Generator(model.decoder, limit);
+    const ttft: number[] = [];
+    const decode: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const result = await generator.generate(prompt, { maxTokens: decodeTokens, reuseCache: false });
+      ttft.push(result.timeToFirstTokenMs);
+      decode.push(result.decodeMsPerToken);
+    }
+    points.push({ promptTokens: length, timeToFirstTokenMs: median(ttft), decodeMsPerToken: median(decode) });
+  }
+  return points;
+}
+
+export interface TypedLine {
+  file: string;
+  /** File text before the line, the line's indentation included. */
+  before: string;
+  /** What is typed, one character per request. */
+  typed: string;
+  /** The rest of the file after the line (starts with its line break). */
+  after: string;
+}
+
+/** `count` non-trivial lines (fixed seed) to type from the given files. */
+export function sampleTypedLines(files: ReadonlyArray<{ file: string; text: string }>, count: number, seed = 0): TypedLine[] {
+  const random = seededRandom(seed);
+  const lines: TypedLine[] = [];
+  for (let attempts = 0; lines.length < count && attempts < count * 50 && files.length > 0; attempts++) {
+    const { file, text } = files[Math.floor(random() * files.length)] as { file: string; text: string };
+    const all = text.split('\n');
+    const i = Math.floor(random() * all.length);
+    const line = all[i] as string;
+    const body = line.trim();
+    if (body.length < 8 || body.length > 100 || body.startsWith('#')) continue;
+    const indent = line.length - line.trimStart().length;
+    const start = all.slice(0, i).join('\n').length + (i ? 1 : 0);
+    lines.push({ file, before: text.slice(0, start + indent), typed: line.trimEnd().slice(indent), after: text.slice(start + line.length) });
+  }
+  return lines;
+}
+
+/** Types each line character by character through the engine; one request per keystroke. */
+export async function replayTyping(engine: CompletionEngine, lines: readonly TypedLine[], onRequest?: (ms: number) => void): Promise<TypingReplay> {
+  const latencies: number[] = [];
+  let fromCache = 0;
+  let shown = 0;
+  const reused: number[] = [];
+  for (const line of lines) {
+    for (let k = 1; k <= line.typed.length; k++) {
+      const prefix = line.before + line.typed.slice(0, k);
+      const started = performance.now();
+      const result = await engine.complete({ docKey: line.file, prefix, suffix: line.after, languageId: 'python', multiline: false });
+      const ms = performance.now() - started;
+      latencies.push(ms);
+      onRequest?.(ms);
+      if (result.skipped === 'prefilter') continue;
+      if (result.fromCache) fromCache++;
+      if (result.text) shown++;
+      if (result.stats) reused.push(result.stats.reusedTokens / Math.max(1, result.stats.promptTokens));
+    }
+  }
+  return {
+    requests: latencies.length,
+    p50Ms: percentile(latencies, 0.5),
+    p95Ms: percentile(latencies, 0.95),
+    meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+    fromCache,
+    meanReusedShare: reused.reduce((a, b) => a + b, 0) / Math.max(1, reused.length),
+    shown,
+  };
+}
