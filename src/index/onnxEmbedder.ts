@@ -8,7 +8,7 @@
  * Sessions open through the engine's provider fallback. The index embeds in the background, so the
  * session uses one CPU thread by default: completions keep the other cores.
  */
-import ort from 'onnxruntime-node';
+import * as ort from 'onnxruntime-node';
 import type { InferenceSession } from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -116,6 +116,8 @@ export class OnnxEmbedder implements Embedder {
     } catch (error) {
       throw new EngineError('model-invalid', `${tokenizerPath} is not a readable tokenizer.json (${error instanceof Error ? error.message : String(error)})`);
     }
+    // ONNX Runtime logs failed provider loads itself; the fallback reports them (as the engine does).
+    ort.env.logLevel = 'fatal';
     const chosen = new Map<string, VariantStatus>();
     const opened = await openWithFallback(
       device,

@@ -1,0 +1,144 @@
+/**
+ * The index of one workspace as the worker and the CLI use it: opens the store for the embedder,
+ * builds the chunker for its token budget, and exposes indexing, single-file updates, search and
+ * a status summary ("Show Index Status"). Everything under it is plain library code.
+ */
+import { Chunker } from './chunker';
+import type { Embedder } from './embedder';
+import { GrammarLoader } from './grammars';
+import { Indexer, storeOptionsFor, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
+import { IndexSearch, type SearchHit, type SearchOptions } from './search';
+import { IndexStore, type StoreStats } from './store';
+import type { SkippedPath, WalkOptions } from './walker';
+
+export interface WorkspaceIndexOptions {
+  /** Folder of the database: the extension's storage for this workspace, never the workspace. */
+  storageFolder: string;
+  /** What to walk and what to leave out (roots, exclude globs, size limit, secrets). */
+  walk: Omit<WalkOptions, 'signal'>;
+  /** null: BM25 only, until an embedding model is available. */
+  embedder: Embedder | null;
+  /** Share one loader per process (the grammars are large). */
+  grammars?: GrammarLoader;
+  /** Awaited between batches: the worker passes `gate.idle` of a PriorityGate. */
+  yieldToOthers?: () => Promise<void>;
+  onProgress?: (progress: IndexProgress) => void;
+  /** Told when a corrupt or foreign database was moved aside and rebuilt. */
+  onRebuild?: (reason: string) => void;
+}
+
+export interface IndexStatus {
+  state: 'idle' | 'indexing';
+  /** Progress of the run in flight, or of the last one. */
+  progress: IndexProgress | undefined;
+  lastRun: IndexRunSummary | undefined;
+  /** ISO time of the last run that went to the end. */
+  lastCompleteRun: string | undefined;
+  stats: StoreStats;
+  /** Embedder id, or null when searching by BM25 only. */
+  embedder: string | null;
+  rebuiltBecause: string | undefined;
+}
+
+/** Budget for chunks when no model counts tokens: about 4 characters a token. */
+const ESTIMATED_MAX_TOKENS = 256;
+const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
+export class WorkspaceIndex {
+  readonly store: IndexStore;
+  private readonly chunker: Chunker;
+  private readonly indexer: Indexer;
+  private readonly searcher: IndexSearch;
+  private progress: IndexProgress | undefined;
+  private lastRun: IndexRunSummary | undefined;
+  private inFlight: Promise<IndexRunSummary> | undefined;
+
+  private constructor(private readonly options: WorkspaceIndexOptions) {
+    const { embedder } = options;
+    this.store = IndexStore.open(options.storageFolder, { ...storeOptionsFor(embedder), ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}) });
+    this.chunker = new Chunker(options.grammars ?? new GrammarLoader(), {
+      countTokens: embedder ? (text) => embedder.countTokens(text) : estimateTokens,
+      maxTokens: embedder?.maxCodeTokens ?? ESTIMATED_MAX_TOKENS,
+    });
+    this.indexer = new Indexer({
+      store: this.store,
+      chunker: this.chunker,
+      embedder,
+      walk: options.walk,
+      ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
+      onProgress: (progress) => {
+        this.progress = progress;
+        options.onProgress?.(progress);
+      },
+    });
+    this.searcher = new IndexSearch(this.store, embedder);
+  }
+
+  /** Opens or creates the index (a corrupt database is rebuilt, see IndexStore.open). */
+  static open(options: WorkspaceIndexOptions): WorkspaceIndex {
+    return new WorkspaceIndex(options);
+  }
+
+  /** Brings the whole index up to date; a call during a run joins that run. */
+  update(signal?: AbortSignal): Promise<IndexRunSummary> {
+    this.inFlight ??= this.indexer.run(signal).then(
+      (summary) => {
+        this.lastRun = summary;
+        this.inFlight = undefined;
+        return summary;
+      },
+      (error: unknown) => {
+        this.inFlight = undefined;
+        throw error;
+      },
+    );
+    return this.inFlight;
+  }
+
+  /** Empties the index and indexes everything again ("Rebuild Index"). */
+  async rebuild(signal?: AbortSignal): Promise<IndexRunSummary> {
+    if (this.inFlight) throw new Error('an index run is in progress: cancel it before rebuilding');
+    this.store.clear();
+    return this.update(signal);
+  }
+
+  /** One file saved, created, renamed or deleted. */
+  updateFile(path: string, signal?: AbortSignal): Promise<FileUpdate> {
+    return this.indexer.updateFile(path, signal);
+  }
+
+  removeFile(path: string): void {
+    this.indexer.removeFile(path);
+  }
+
+  search(query: string, options?: SearchOptions): Promise<SearchHit[]> {
+    return this.searcher.search(query, options);
+  }
+
+  similar(code: string, options?: SearchOptions): Promise<SearchHit[]> {
+    return this.searcher.similar(code, options);
+  }
+
+  status(): IndexStatus {
+    return {
+      state: this.inFlight ? 'indexing' : 'idle',
+      progress: this.progress,
+      lastRun: this.lastRun,
+      lastCompleteRun: this.store.meta('lastCompleteRun'),
+      stats: this.store.stats(),
+      embedder: this.options.embedder?.id ?? null,
+      rebuiltBecause: this.store.rebuiltBecause,
+    };
+  }
+
+  /** Paths left out of the index and why, for "Show Index Status". */
+  skipped(limit?: number): SkippedPath[] {
+    return this.store.skipped(limit);
+  }
+
+  /** Closes the database; cancel a run (its AbortSignal) and await it first. */
+  close(): void {
+    this.chunker.dispose();
+    this.store.close();
+  }
+}
