@@ -8,7 +8,6 @@ import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
 import { EVAL_USAGE, evalCompletionCommand } from './engine/cli/evalCompletion';
 import { BENCH_USAGE, benchCompletionCommand } from './engine/cli/benchCompletion';
 import { INDEX_USAGE, SEARCH_USAGE, indexCommand, searchCommand } from './index/cli';
-import { INDEX_USAGE, SEARCH_USAGE, indexCommand, searchCommand } from './index/cli';
 import { kestrelVersion } from './version';
 
 /** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
@@ -23,18 +22,12 @@ Commands:
   bench-completion  completion latency: first token by prompt length, decode speed, typing replay
   index         build or update the semantic search index of a folder
   search        search a folder's index: identifiers, words or a description of the code
-  index         build or update the semantic search index of a folder
-  search        search a folder's index: identifiers, words or a description of the code
   --version     print the version
   help          show this text
 
 ${COMPLETE_USAGE}
 
 ${EVAL_USAGE}
-
-${INDEX_USAGE}
-
-${SEARCH_USAGE}
 
 ${INDEX_USAGE}
 
@@ -59,10 +52,6 @@ async function main(argv: string[]): Promise<number> {
       return evalCompletionCommand(argv.slice(1), SHIPPED_MODELS);
     case 'bench-completion':
       return benchCompletionCommand(argv.slice(1), SHIPPED_MODELS);
-    case 'index':
-      return indexCommand(argv.slice(1), SHIPPED_MODELS);
-    case 'search':
-      return searchCommand(argv.slice(1), SHIPPED_MODELS);
     case 'index':
       return indexCommand(argv.slice(1), SHIPPED_MODELS);
     case 'search':
