@@ -61,8 +61,10 @@ export async function measurePrefill(
   const ids = model.tokenizer.encode(code);
   const limit = maxPositions(model);
   const points: PrefillPoint[] = [];
-  for (const length of lengths) {
-    if (length + decodeTokens > limit) continue;
+  for (const asked of lengths) {
+    // the longest point is cut to what the graph accepts with room for the decoded tokens
+    const length = Math.min(asked, limit - decodeTokens);
+    if (points.some((p) => p.promptTokens === length)) continue;
     const prompt = promptOfLength(model, ids, length);
     const generator = new Generator(model.decoder, limit);
     const ttft: number[] = [];
