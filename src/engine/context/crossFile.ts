@@ -9,7 +9,7 @@ import { relative, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PythonSyntax } from '../syntax/python';
 import { importedSignatures, parseImports } from './imports';
-import { similarSnippets, type OpenDocument } from './snippets';
+import { similarSnippets, WindowCache, type OpenDocument } from './snippets';
 
 export interface ContextRequest {
   uri: string;
@@ -56,6 +56,7 @@ function comment(line: string): string {
 
 export class CrossFileContext {
   private last: { key: string; text: string } | null = null;
+  private readonly windows = new WindowCache();
 
   constructor(private readonly python: PythonSyntax | undefined) {}
 
@@ -67,7 +68,7 @@ export class CrossFileContext {
     const key = [request.uri, imports, above.slice(-1500), ...docs.map((d) => `${d.uri}:${d.text.length}`)].join('\u0000');
     if (this.last?.key === key) return this.last.text;
     const signatures = this.python ? importedSignatures(this.python, request.uri, request.prefix + request.suffix, docs) : [];
-    const snippets = similarSnippets(request.prefix.slice(0, lineStart), request.uri, docs);
+    const snippets = similarSnippets(request.prefix.slice(0, lineStart), request.uri, docs, undefined, this.windows);
     const text = renderContext(request.uri, signatures, snippets);
     this.last = { key, text };
     return text;

@@ -52,25 +52,53 @@ export function jaccard(a: ReadonlySet<string>, b: ReadonlySet<string>): number 
   return shared / (a.size + b.size - shared);
 }
 
+/** Most documents looked at, and the largest one, so a keystroke never scans a whole workspace. */
+const MAX_DOCUMENTS = 20;
+const MAX_DOCUMENT_CHARS = 256 * 1024;
+
+interface Window {
+  line: number;
+  text: string;
+  ids: Set<string>;
+}
+
+/** Windows of a document with their identifier sets, kept while the document's text is unchanged. */
+export class WindowCache {
+  private readonly byUri = new Map<string, { text: string; windows: Window[] }>();
+
+  windows(doc: OpenDocument, options: SnippetOptions): Window[] {
+    const cached = this.byUri.get(doc.uri);
+    if (cached && cached.text === doc.text) return cached.windows;
+    const lines = doc.text.split('\n');
+    const windows: Window[] = [];
+    for (let start = 0; start < lines.length; start += options.stride) {
+      const text = lines.slice(start, start + options.windowLines).join('\n');
+      windows.push({ line: start, text, ids: identifiers(text) });
+      if (start + options.windowLines >= lines.length) break;
+    }
+    this.byUri.set(doc.uri, { text: doc.text, windows });
+    if (this.byUri.size > MAX_DOCUMENTS * 2) this.byUri.delete(this.byUri.keys().next().value as string);
+    return windows;
+  }
+}
+
 export function similarSnippets(
   prefix: string,
   currentUri: string,
   documents: readonly OpenDocument[],
   options: SnippetOptions = DEFAULT_SNIPPET_OPTIONS,
+  cache: WindowCache = new WindowCache(),
 ): Snippet[] {
   const above = prefix.slice(0, prefix.lastIndexOf('\n') + 1).split('\n');
   const query = identifiers(above.slice(-options.queryLines - 1).join('\n'));
   if (query.size === 0) return [];
   const scored: Snippet[] = [];
-  for (const doc of documents) {
-    if (doc.uri === currentUri) continue;
-    const lines = doc.text.split('\n');
+  const candidates = documents.filter((d) => d.uri !== currentUri && d.text.length <= MAX_DOCUMENT_CHARS).slice(0, MAX_DOCUMENTS);
+  for (const doc of candidates) {
     let best: Snippet | null = null;
-    for (let start = 0; start < lines.length; start += options.stride) {
-      const text = lines.slice(start, start + options.windowLines).join('\n');
-      const score = jaccard(query, identifiers(text));
-      if (!best || score > best.score) best = { uri: doc.uri, line: start, text, score };
-      if (start + options.windowLines >= lines.length) break;
+    for (const window of cache.windows(doc, options)) {
+      const score = jaccard(query, window.ids);
+      if (!best || score > best.score) best = { uri: doc.uri, line: window.line, text: window.text, score };
     }
     if (best && best.score >= options.minScore) scored.push(best);
   }
