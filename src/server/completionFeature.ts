@@ -38,6 +38,11 @@ export class CompletionFeature implements Feature {
     /** Folders that ship with Kestrel (the extension's models/); kestrel.modelPaths come after them. */
     private readonly shippedModelRoots: readonly string[],
     private readonly log: Logger,
+    /**
+     * Foreground marker shared with background work (the indexer's PriorityGate): a completion
+     * holds it while it runs, so no indexing batch starts meanwhile.
+     */
+    private readonly foreground?: { enter(): () => void },
   ) {
     this.engine = new CompletionEngine(() => [...this.shippedModelRoots, ...this.settings.value.modelPaths], log);
   }
@@ -69,6 +74,7 @@ export class CompletionFeature implements Feature {
     const offset = document.offsetAt(params.position);
     const controller = new AbortController();
     token.onCancellationRequested(() => controller.abort());
+    const leave = this.foreground?.enter();
     try {
       const result = await this.engine.complete({
         docKey: params.textDocument.uri,
@@ -92,6 +98,8 @@ export class CompletionFeature implements Feature {
       if (isAbortError(error)) return null;
       this.reportOnce(`completion failed: ${errorMessage(error)}`);
       return null;
+    } finally {
+      leave?.();
     }
   }
 
