@@ -38,13 +38,20 @@ test('a suggestion that adds syntax errors is dropped; one that completes the co
   assert.equal(run('print(║)\n', '"a", "b"'), '"a", "b"');
 });
 
-test('long files are parsed in a window of whole top-level statements around the cursor', () => {
+test('long files are parsed in a window of whole statements around the cursor', () => {
   const block = (i: number): string => `def f${i}(x):\n    return x + ${i}\n\n`;
   const prefix = Array.from({ length: 400 }, (_, i) => block(i)).join('') + 'def g():\n    y = ';
   const suffix = '\n' + Array.from({ length: 400 }, (_, i) => block(i + 400)).join('');
   const { text, offset } = windowAround(prefix, suffix);
-  assert.ok(text.length < 20_000, `window of ${text.length} chars`);
+  assert.ok(text.length < 5_000, `window of ${text.length} chars`);
   assert.ok(text.startsWith('def f'), 'starts at a top-level statement');
   assert.equal(text.slice(offset - 13, offset), 'def g():\n    y = '.slice(-13));
-  assert.equal(text.slice(offset, offset + 1), '\n');
+  assert.ok(/\ndef f\d+\(x\):\n    return x \+ \d+\n\n$/.test(text.slice(0, text.lastIndexOf('def'))) || text.endsWith('\n\n'), 'ends before a top-level statement');
+  // inside one huge class, the window starts at the least indented line it can see
+  const methods = Array.from({ length: 300 }, (_, i) => `    def m${i}(self):\n        return ${i}\n\n`).join('');
+  const inClass = windowAround('class Big:\n' + methods + '    def last(self):\n        x = ', '\n' + methods);
+  assert.ok(inClass.text.startsWith('    def m'), inClass.text.slice(0, 20));
+  assert.ok(inClass.text.length < 5_000);
+  // short files are parsed whole
+  assert.deepEqual(windowAround('a = 1\nb = ', '\nc = 3\n'), { text: 'a = 1\nb = \nc = 3\n', offset: 10 });
 });

@@ -21,8 +21,9 @@ const BLOCK_OWNERS = new Set([
   'match_statement', 'case_clause',
 ]);
 
-/** Longest stretch of text around the cursor that is parsed (whole top-level statements). */
-const WINDOW_CHARS = 8000;
+/** How far above and below the cursor line the syntax checks look. */
+const BEFORE_CHARS = 3000;
+const AFTER_CHARS = 1500;
 
 function here(): string {
   try {
@@ -115,25 +116,50 @@ export class PythonSyntax {
 }
 
 /**
- * The text around the cursor cut at top-level statement starts (a line beginning with a non-space
- * character), at most WINDOW_CHARS each way, so parsing costs the same in a long file.
+ * The code around the cursor, cut at line starts so it parses as whole statements: from the least
+ * indented line within BEFORE_CHARS above the cursor line down to the first line after the cursor
+ * line that is no deeper (within AFTER_CHARS). Syntax questions are local, and parsing a few
+ * kilobytes instead of the file keeps each check near a millisecond. Cuts inside a block leave the
+ * same spurious errors before and after inserting a completion, so comparisons still hold.
  */
 export function windowAround(prefix: string, suffix: string): { text: string; offset: number } {
+  const cursorLineStart = prefix.lastIndexOf('\n') + 1;
   let start = 0;
-  if (prefix.length > WINDOW_CHARS) {
-    const from = prefix.length - WINDOW_CHARS;
-    const match = /\n(?=[^\s#@)\]}])/g;
-    match.lastIndex = from;
-    const found = match.exec(prefix);
-    start = found && found.index < prefix.lastIndexOf('\n') ? found.index + 1 : from;
+  let indent = 0;
+  if (prefix.length > BEFORE_CHARS) {
+    const from = prefix.indexOf('\n', Math.max(0, cursorLineStart - BEFORE_CHARS));
+    start = from === -1 || from >= cursorLineStart ? cursorLineStart : from + 1;
+    indent = Infinity;
+    for (let at = start; at < cursorLineStart; ) {
+      const end = prefix.indexOf('\n', at);
+      const line = prefix.slice(at, end === -1 ? cursorLineStart : end);
+      const body = line.trimStart();
+      const depth = line.length - body.length;
+      if (body !== '' && !body.startsWith('#') && !/^[)\]}]/.test(body) && depth < indent) {
+        indent = depth;
+        start = at;
+        if (depth === 0) break;
+      }
+      if (end === -1) break;
+      at = end + 1;
+    }
+    if (indent === Infinity) indent = 0;
   }
   let end = suffix.length;
-  if (suffix.length > WINDOW_CHARS) {
-    const after = suffix.indexOf('\n');
-    const match = /\n(?=[^\s#@)\]}])/g;
-    match.lastIndex = Math.max(0, after + 1, WINDOW_CHARS / 2);
-    const found = match.exec(suffix);
-    end = found && found.index < WINDOW_CHARS * 2 ? found.index : WINDOW_CHARS;
+  if (suffix.length > AFTER_CHARS) {
+    end = AFTER_CHARS;
+    for (let at = suffix.indexOf('\n') + 1; at > 0 && at < AFTER_CHARS; ) {
+      const next = suffix.indexOf('\n', at);
+      const line = suffix.slice(at, next === -1 ? suffix.length : next);
+      const body = line.trimStart();
+      if (body !== '' && !body.startsWith('#') && line.length - body.length <= indent && at > 0) {
+        end = at;
+        break;
+      }
+      if (next === -1) break;
+      end = next;
+      at = next + 1;
+    }
   }
   const head = prefix.slice(start);
   return { text: head + suffix.slice(0, end), offset: head.length };
