@@ -38,7 +38,7 @@ for (const p of prefill) console.log(`prompt ${String(p.promptTokens).padStart(5
 // 2. typing replay through the whole engine
 const lines = sampleTypedLines(files, lineCount, 0);
 const typing = await replayTyping(engine, lines);
-console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)} ms, p95 ${typing.p95Ms.toFixed(1)} ms; ${typing.fromCache} cache hits; ${(100 * typing.meanReusedShare).toFixed(0)}% of prompts reused`);
+console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)} ms, p95 ${typing.p95Ms.toFixed(1)} ms; ${typing.fromCache} cache hits; ${(100 * typing.meanReusedShare).toFixed(0)}% of prompts reused; outside ONNX Runtime p50 ${typing.overheadP50Ms.toFixed(1)} ms`);
 
 // 3. the peer on the same prompts: Kestrel's generator (with and without KV reuse) vs transformers.js
 interface PeerResult { requests: number; kestrelMs: number[]; kestrelColdMs: number[]; peerMs: number[]; sameTokens: number }

@@ -117,6 +117,23 @@ test('an ONNX graph with the wrong inputs is rejected naming what is missing', w
   });
 }));
 
+test('a tokenizer without the FIM tokens kestrel.json names is rejected naming the token', withTemp(async (root) => {
+  const tokenizer = byteLevelTokenizerJson() as { added_tokens: Array<{ content: string }> };
+  tokenizer.added_tokens = tokenizer.added_tokens.filter((t) => t.content !== '<fim_middle>');
+  const model = tokenizer as unknown as { model: { vocab: Record<string, number> } };
+  delete model.model.vocab['<fim_middle>'];
+  modelDir(root, 'no-fim', { 'tokenizer.json': JSON.stringify(tokenizer) });
+  const engine = new CompletionEngine(() => [root]);
+  await assert.rejects(engine.load({ model: 'test-model', device: 'cpu' }), /has no token "<fim_middle>", which kestrel\.json names as a special token/);
+}));
+
+test('an embedding model is not loaded as a completion model', withTemp(async (root) => {
+  modelDir(root, 'embedder', { 'kestrel.json': JSON.stringify({ ...MANIFEST, kind: 'embedding' }) });
+  const engine = new CompletionEngine(() => [root]);
+  await assert.rejects(engine.load({ model: 'test-model', device: 'cpu' }), /is an embedding model, not a completion model/);
+  await assert.rejects(engine.load({ model: '', device: 'cpu' }), /No usable completion model/);
+}));
+
 test('with no usable model the engine says where it looked and what was wrong', withTemp(async (root) => {
   modelDir(root, 'broken', { 'model.onnx': null });
   const engine = new CompletionEngine(() => [root, join(root, 'not-there')]);

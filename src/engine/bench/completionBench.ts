@@ -25,6 +25,8 @@ export interface TypingReplay {
   fromCache: number;
   /** Mean share of the prompt whose KV came from the previous request (model runs only). */
   meanReusedShare: number;
+  /** Median time per request outside ONNX Runtime (prompt, cache, context, stop rules, postprocess). */
+  overheadP50Ms: number;
   shown: number;
 }
 
@@ -113,6 +115,7 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
   let fromCache = 0;
   let shown = 0;
   const reused: number[] = [];
+  const overhead: number[] = [];
   for (const line of lines) {
     for (let k = 1; k <= line.typed.length; k++) {
       const prefix = line.before + line.typed.slice(0, k);
@@ -124,7 +127,10 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
       if (result.skipped === 'prefilter') continue;
       if (result.fromCache) fromCache++;
       if (result.text) shown++;
-      if (result.stats) reused.push(result.stats.reusedTokens / Math.max(1, result.stats.promptTokens));
+      if (result.stats) {
+        reused.push(result.stats.reusedTokens / Math.max(1, result.stats.promptTokens));
+        overhead.push(ms - result.stats.modelMs);
+      }
     }
   }
   return {
@@ -134,6 +140,7 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
     meanMs: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
     fromCache,
     meanReusedShare: reused.reduce((a, b) => a + b, 0) / Math.max(1, reused.length),
+    overheadP50Ms: percentile(overhead, 0.5),
     shown,
   };
 }

@@ -40,7 +40,8 @@ export async function benchCompletionCommand(argv: readonly string[], shippedMod
     console.log(
       `typing ${lines.length} lines, ${replay.requests} requests: p50 ${replay.p50Ms.toFixed(1)} ms, p95 ${replay.p95Ms.toFixed(1)} ms, ` +
         `mean ${replay.meanMs.toFixed(1)} ms; ${replay.fromCache} from the completion cache, ` +
-        `${(100 * replay.meanReusedShare).toFixed(0)}% of each prompt reused from the KV cache, ${replay.shown} suggestions shown`,
+        `${(100 * replay.meanReusedShare).toFixed(0)}% of each prompt reused from the KV cache, ${replay.shown} suggestions shown; ` +
+        `outside ONNX Runtime p50 ${replay.overheadP50Ms.toFixed(1)} ms`,
     );
     return 0;
   } finally {

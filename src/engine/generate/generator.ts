@@ -43,6 +43,8 @@ export interface GenerateResult {
   /** ms per generated token after the first. */
   decodeMsPerToken: number;
   totalMs: number;
+  /** Of totalMs, the time spent inside ONNX Runtime (the rest is Kestrel's own work). */
+  modelMs: number;
 }
 
 function commonPrefixLength(a: readonly number[], b: readonly number[]): number {
@@ -82,12 +84,19 @@ export class Generator {
     this.cache = cache;
     this.cachedTokens = tokens;
 
+    let modelMs = 0;
+    const step = async (ids: readonly number[], from: KvCache) => {
+      const before = performance.now();
+      const result = await this.decoder.step(ids, from);
+      modelMs += performance.now() - before;
+      return result;
+    };
     const chunk = Math.max(1, options.prefillChunk ?? 512);
     let logits: Float32Array | null = null;
     for (let at = shared; at < prompt.length; at += chunk) {
       throwIfAborted(signal);
       const ids = prompt.slice(at, Math.min(prompt.length, at + chunk));
-      const result = await this.decoder.step(ids, cache);
+      const result = await step(ids, cache);
       cache = result.cache;
       logits = result.logits;
       tokens = tokens.concat(ids);
@@ -130,7 +139,7 @@ export class Generator {
         break;
       }
       if (signal?.aborted) throw new AbortedError();
-      const result = await this.decoder.step([next], cache);
+      const result = await step([next], cache);
       cache = result.cache;
       logits = result.logits;
       tokens = tokens.concat(next);
@@ -147,6 +156,7 @@ export class Generator {
       timeToFirstTokenMs: (firstTokenAt || ended) - started,
       decodeMsPerToken: decodeSteps > 0 ? (ended - firstTokenAt) / decodeSteps : 0,
       totalMs: ended - started,
+      modelMs,
     };
   }
 }

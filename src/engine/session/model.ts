@@ -46,7 +46,7 @@ export async function loadCompletionModel(
 ): Promise<LoadedCompletionModel> {
   if (!isUsable(entry)) throw new EngineError('model-invalid', describeProblems(entry));
   if (entry.manifest.kind !== 'completion') {
-    throw new EngineError('model-incompatible', `Model "${entry.id}" is a ${entry.manifest.kind} model, not a completion model`);
+    throw new EngineError('model-incompatible', `Model "${entry.id}" is an ${entry.manifest.kind} model, not a completion model`);
   }
   const started = performance.now();
   const tokenizer = KestrelTokenizer.load(resolve(entry.dir, entry.manifest.tokenizer), entry.manifest.specialTokens);
