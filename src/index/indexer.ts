@@ -2,8 +2,8 @@
  * Keeps the store in step with the workspace: walk -> read -> hash -> chunk -> embed -> store, in
  * batches, awaiting `yieldToOthers` between batches and embedding calls so completions go first.
  * A file is read only when its mtime or size changed, and chunked and embedded again only when its
- * content hash changed. Every batch commits whole files, so a cancelled or killed run resumes on the
- * next one from the store's state.
+ * content hash changed, and then only its chunks whose text changed are embedded again. Every
+ * batch commits whole files, so a cancelled or killed run resumes on the next one from the store's state.
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -204,7 +204,15 @@ export class Indexer {
     }
     let text = content.toString('utf8');
     if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-    const chunks = await chunker.chunk(text, walked.language);
+    const chunks: ChunkRecord[] = await chunker.chunk(text, walked.language);
+    if (stored && this.options.embedder) {
+      // Chunks whose text did not change keep their vectors: a save re-embeds only what was edited.
+      const previous = store.vectorsByText(walked.path);
+      for (const chunk of chunks) {
+        const vector = previous.get(chunk.text);
+        if (vector && vector.data.length === this.options.embedder.dimension) chunk.vector = vector;
+      }
+    }
     return {
       file: { path: walked.path, root: walked.root, rel: walked.rel, language: walked.language, mtimeMs: walked.mtimeMs, size: walked.size, hash },
       chunks,
@@ -215,7 +223,8 @@ export class Indexer {
   private async embedAll(prepared: Prepared[], signal: AbortSignal | undefined): Promise<boolean> {
     const { embedder } = this.options;
     if (!embedder) return true;
-    const all = prepared.flatMap((p) => p.chunks);
+    // Similar lengths in one call: less padding for the model to run over.
+    const all = prepared.flatMap((p) => p.chunks).filter((c) => !c.vector).sort((a, b) => a.text.length - b.text.length);
     for (let i = 0; i < all.length; i += this.embedBatch) {
       if (signal?.aborted) return false;
       if (i > 0) await this.yieldToOthers();

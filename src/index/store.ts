@@ -11,7 +11,7 @@
  */
 import sqlite from 'node-sqlite3-wasm';
 import type { Database as SqliteDatabase, SQLiteValue } from 'node-sqlite3-wasm';
-import { mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Chunk, ChunkKind, TextRange } from './chunker';
 import type { SkipReason } from './fileFilters';
@@ -22,10 +22,18 @@ import type { SkippedPath } from './walker';
 const { Database } = sqlite;
 
 /** Bump when the tables change shape; an older file is then rebuilt. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 /** SQLite's application_id header field: 'KSTR'. Tells our file from any other SQLite file. */
 const APPLICATION_ID = 0x4b535452;
 export const DATABASE_FILE = 'index.sqlite';
+/** Terms kept per BM25 query (the rarest ones), and the share of chunks that makes a term common. */
+const MAX_QUERY_TERMS = 8;
+const COMMON_TERM_SHARE = 0.05;
+/** Words of natural-language queries that say nothing about code. */
+const STOP_WORDS = new Set([
+  'a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'from', 'with', 'by', 'at', 'as', 'and', 'or', 'is', 'are', 'be',
+  'it', 'its', 'this', 'that', 'how', 'what', 'where', 'which', 'do', 'does', 'i', 'me', 'my', 'we', 'into', 'code',
+]);
 /** node-sqlite3-wasm locks with a `<file>.lock` folder; a crash leaves it behind. */
 const STALE_LOCK_MS = 60_000;
 
@@ -57,7 +65,9 @@ CREATE TABLE chunks (
   scale REAL
 );
 CREATE INDEX chunks_by_file ON chunks(file_id);
-CREATE VIRTUAL TABLE chunk_terms USING fts5(name, path, body, tokenize = 'unicode61 remove_diacritics 2');
+-- Contentless: the terms are derived from chunks.text, so only the inverted index is stored.
+CREATE VIRTUAL TABLE chunk_terms USING fts5(name, path, body, content = '', contentless_delete = 1, tokenize = 'unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE chunk_terms_vocab USING fts5vocab(chunk_terms, 'row');
 CREATE TABLE skipped (path TEXT PRIMARY KEY, rel TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT, is_directory INTEGER NOT NULL);
 PRAGMA application_id = ${APPLICATION_ID};
 PRAGMA user_version = ${SCHEMA_VERSION};
@@ -132,6 +142,8 @@ export class IndexStore {
   private readonly databaseFile: string;
   private readonly filesById = new Map<number, StoredFile>();
   private readonly filesByPath = new Map<string, StoredFile>();
+  /** chunk id -> file id, for filters on BM25 hits without a join. */
+  private readonly chunkFiles = new Map<number, number>();
 
   private constructor(db: SqliteDatabase, file: string, dimension: number, rebuiltBecause: string | undefined) {
     this.db = db;
@@ -148,6 +160,8 @@ export class IndexStore {
     let rebuiltBecause: string | undefined;
     let db: SqliteDatabase | undefined;
     try {
+      const headerProblem = checkHeader(file);
+      if (headerProblem) throw new Error(headerProblem);
       db = new Database(file);
       const problem = checkDatabase(db);
       if (problem === 'empty') db.exec(SCHEMA);
@@ -177,9 +191,11 @@ export class IndexStore {
       this.filesById.set(file.id, file);
       this.filesByPath.set(file.path, file);
     }
-    const statement = this.db.prepare('SELECT id, file_id, vector, scale FROM chunks WHERE vector IS NOT NULL');
+    const statement = this.db.prepare('SELECT id, file_id, vector, scale FROM chunks');
     try {
       for (const row of statement.iterate()) {
+        this.chunkFiles.set(row['id'] as number, row['file_id'] as number);
+        if (row['vector'] === null) continue;
         const bytes = row['vector'] as Uint8Array;
         const data = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         if (data.length !== this.vectors.dimension) continue;
@@ -218,6 +234,7 @@ export class IndexStore {
   writeFiles(batch: readonly { file: FileRecord; chunks: readonly ChunkRecord[] }[]): void {
     const removedVectors: number[] = [];
     const addedVectors: { id: number; fileId: number; vector: QuantizedVector }[] = [];
+    const addedChunks: { id: number; fileId: number }[] = [];
     const written: StoredFile[] = [];
     this.transaction(() => {
       const insertChunk = this.db.prepare(
@@ -249,6 +266,7 @@ export class IndexStore {
             ]);
             const id = Number(info.lastInsertRowid);
             insertTerms.run([id, termText(`${chunk.container} ${chunk.name}`), pathTerms, termText(`${chunk.doc}\n${chunk.text}`)]);
+            addedChunks.push({ id, fileId });
             if (vector) addedVectors.push({ id, fileId, vector });
           }
         }
@@ -258,7 +276,11 @@ export class IndexStore {
       }
     });
     // Memory follows the database only once the transaction has committed.
-    for (const id of removedVectors) this.vectors.delete(id);
+    for (const id of removedVectors) {
+      this.vectors.delete(id);
+      this.chunkFiles.delete(id);
+    }
+    for (const { id, fileId } of addedChunks) this.chunkFiles.set(id, fileId);
     for (const { id, fileId, vector } of addedVectors) this.vectors.set(id, fileId, vector);
     for (const file of written) {
       const old = this.filesById.get(file.id);
@@ -287,7 +309,10 @@ export class IndexStore {
         this.db.run('DELETE FROM files WHERE id = ?', file.id);
       }
     });
-    for (const id of removed) this.vectors.delete(id);
+    for (const id of removed) {
+      this.vectors.delete(id);
+      this.chunkFiles.delete(id);
+    }
     for (const file of files) {
       this.filesById.delete(file.id);
       this.filesByPath.delete(file.path);
@@ -331,20 +356,34 @@ export class IndexStore {
     }));
   }
 
-  /** BM25 over identifier-split name, path and body terms; best (lowest score) first. */
+  /**
+   * BM25 over identifier-split name, path and body terms; best (lowest score) first. FTS5 scores
+   * every chunk that holds any query term, so the query keeps only its rarest terms: stop words and
+   * terms in a large share of chunks add little to the ranking and most of the cost.
+   */
   bm25(query: string, limit: number): Bm25Hit[] {
-    const terms = queryTerms(query);
+    const terms = this.selectiveTerms(queryTerms(query).filter((t) => !STOP_WORDS.has(t)));
     if (terms.length === 0) return [];
     const match = terms.map((t) => `"${t.replace(/"/g, '""')}"`).join(' OR ');
     // Name hits weigh most, then the path, then the body.
-    return this.db
-      .all(
-        `SELECT t.rowid AS id, c.file_id AS file_id, bm25(chunk_terms, 4.0, 1.5, 1.0) AS score
-         FROM chunk_terms t JOIN chunks c ON c.id = t.rowid
-         WHERE chunk_terms MATCH ? ORDER BY score LIMIT ?`,
-        [match, limit],
-      )
-      .map((r) => ({ id: r['id'] as number, fileId: r['file_id'] as number, score: r['score'] as number }));
+    const rows = this.db.all('SELECT rowid AS id, bm25(chunk_terms, 4.0, 1.5, 1.0) AS score FROM chunk_terms WHERE chunk_terms MATCH ? ORDER BY score LIMIT ?', [match, limit]);
+    const hits: Bm25Hit[] = [];
+    for (const r of rows) {
+      const id = r['id'] as number;
+      const fileId = this.chunkFiles.get(id);
+      if (fileId !== undefined) hits.push({ id, fileId, score: r['score'] as number });
+    }
+    return hits;
+  }
+
+  /** The query terms present in the index, rarest first, common ones dropped while rarer ones remain. */
+  private selectiveTerms(terms: string[]): string[] {
+    if (terms.length === 0) return [];
+    const rows = this.db.all(`SELECT term, doc FROM chunk_terms_vocab WHERE term IN (${terms.map(() => '?').join(',')})`, terms);
+    const found = rows.map((r) => ({ term: String(r['term']), docs: Number(r['doc']) })).sort((a, b) => a.docs - b.docs);
+    const common = Math.max(50, this.chunkFiles.size * COMMON_TERM_SHARE);
+    const kept = found.filter((t, i) => i === 0 || t.docs <= common);
+    return kept.slice(0, MAX_QUERY_TERMS).map((t) => t.term);
   }
 
   chunks(ids: readonly number[]): StoredChunk[] {
@@ -377,6 +416,21 @@ export class IndexStore {
     return ids.map((id) => byId.get(id)).filter((c): c is StoredChunk => c !== undefined);
   }
 
+  /**
+   * The stored vectors of a file's chunks by chunk text: after an edit most chunks are unchanged,
+   * and their vectors are reused instead of embedding them again.
+   */
+  vectorsByText(path: string): Map<string, QuantizedVector> {
+    const file = this.filesByPath.get(path);
+    const found = new Map<string, QuantizedVector>();
+    if (!file) return found;
+    for (const r of this.db.all('SELECT text, vector, scale FROM chunks WHERE file_id = ? AND vector IS NOT NULL', file.id)) {
+      const bytes = r['vector'] as Uint8Array;
+      found.set(String(r['text']), { data: new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), scale: r['scale'] as number });
+    }
+    return found;
+  }
+
   /** Chunk ids of one file, in order (for "find similar" from a location). */
   chunkIdsOf(path: string): number[] {
     const file = this.filesByPath.get(path);
@@ -385,14 +439,13 @@ export class IndexStore {
   }
 
   stats(): StoreStats {
-    const count = (sql: string): number => Number((this.db.get(sql) as Record<string, SQLiteValue>)['n']);
     const skipped: Partial<Record<SkipReason, number>> = {};
     for (const r of this.db.all('SELECT reason, COUNT(*) AS n FROM skipped GROUP BY reason')) skipped[r['reason'] as SkipReason] = Number(r['n']);
     let databaseBytes = 0;
     try { databaseBytes = statSync(this.databaseFile).size; } catch { /* just created */ }
     return {
       files: this.filesById.size,
-      chunks: count('SELECT COUNT(*) AS n FROM chunks'),
+      chunks: this.chunkFiles.size,
       vectors: this.vectors.size,
       databaseBytes,
       vectorBytes: this.vectors.byteLength,
@@ -403,9 +456,10 @@ export class IndexStore {
   /** Empties the index (files, chunks, terms, vectors, skips), keeping the schema. */
   clear(): void {
     this.transaction(() => {
-      this.db.exec('DELETE FROM chunk_terms; DELETE FROM chunks; DELETE FROM files; DELETE FROM skipped;');
+      this.db.exec("INSERT INTO chunk_terms (chunk_terms) VALUES ('delete-all'); DELETE FROM chunks; DELETE FROM files; DELETE FROM skipped;");
     });
     this.vectors.clear();
+    this.chunkFiles.clear();
     this.filesById.clear();
     this.filesByPath.clear();
   }
@@ -438,9 +492,44 @@ function checkDatabase(db: SqliteDatabase): string | undefined {
   for (const table of ['meta', 'files', 'chunks', 'chunk_terms', 'skipped']) {
     if (!tables.includes(table)) return `table ${table} is missing`;
   }
-  const integrity = String(Object.values(db.get('PRAGMA quick_check') as Record<string, SQLiteValue>)[0]);
-  if (integrity !== 'ok') return `integrity check failed: ${integrity}`;
   return undefined;
+}
+
+/**
+ * Cheap checks of the file header (no page is read beyond it): a full integrity check reads the
+ * whole file, seconds at 100k chunks on the worker's thread. Damage inside pages that survives this
+ * surfaces as an SQLite "malformed" error later; see isCorruptionError.
+ */
+function checkHeader(file: string): string | undefined {
+  let size: number;
+  try {
+    size = statSync(file).size;
+  } catch {
+    return undefined; // a new database
+  }
+  if (size === 0) return undefined;
+  const header = Buffer.alloc(100);
+  const fd = openSync(file, 'r');
+  try {
+    readSync(fd, header, 0, 100, 0);
+  } finally {
+    closeSync(fd);
+  }
+  if (size < 100 || header.toString('latin1', 0, 16) !== 'SQLite format 3\0') return 'not an SQLite database';
+  const rawPageSize = header.readUInt16BE(16);
+  const pageSize = rawPageSize === 1 ? 65536 : rawPageSize;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return `invalid page size ${rawPageSize}`;
+  // The page count in the header is valid when its change counter matches "version-valid-for".
+  const pages = header.readUInt32BE(28);
+  if (header.readUInt32BE(24) === header.readUInt32BE(92) && pages * pageSize > size) {
+    return `truncated: the header says ${pages * pageSize} bytes, the file has ${size}`;
+  }
+  return undefined;
+}
+
+/** True for SQLite errors that mean the file is damaged: the index should be rebuilt. */
+export function isCorruptionError(error: unknown): boolean {
+  return error instanceof Error && /malformed|not a database|corrupt|disk image/i.test(error.message);
 }
 
 function moveAside(file: string): void {
