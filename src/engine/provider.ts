@@ -16,6 +16,7 @@ import type { SamplingOptions } from './generate/sampler';
 import { POSTPROCESS_STEPS, postprocess, type PostprocessContext } from './postprocess';
 import { dropSyntaxErrors, type SyntaxChecker } from './postprocess/dropSyntaxErrors';
 import { blockEndLine } from './postprocess/limitToBlock';
+import { endsInTokenLoop } from './postprocess/dropRepetition';
 import { shouldComplete } from './prefilter/shouldComplete';
 import type { LoadedCompletionModel } from './session/model';
 
@@ -112,7 +113,13 @@ export class CompletionPipeline {
       const text = tokenizer.decode(ids);
       return text.startsWith(healText) ? text.slice(healText.length) : '';
     };
+    let healTokens = healText ? -1 : 0; // generated tokens spent re-typing the healed text
     const shouldStop = (ids: readonly number[]): boolean => {
+      if (healTokens === -1) {
+        if (tokenizer.decode(ids).length < healText.length) return false; // still re-typing
+        healTokens = ids.length;
+      }
+      if (endsInTokenLoop(ids.slice(healTokens))) return true;
       const text = completionText(ids);
       // single line: everything after the first line break would be cut by stopAtLineEnd
       if (!multiline) return text.includes('\n');

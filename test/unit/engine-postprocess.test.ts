@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { balanceBrackets } from '../../src/engine/postprocess/balanceBrackets';
 import type { PostprocessStep } from '../../src/engine/postprocess/context';
 import { dropEmpty } from '../../src/engine/postprocess/dropEmpty';
+import { dropRepetition, endsInTokenLoop } from '../../src/engine/postprocess/dropRepetition';
 import { dropSuffixRepetition } from '../../src/engine/postprocess/dropSuffixRepetition';
 import { postprocess } from '../../src/engine/postprocess';
 import { limitToBlock } from '../../src/engine/postprocess/limitToBlock';
@@ -39,6 +40,22 @@ test('limitToBlock stops where indentation leaves the block', () => {
     ['x = ║', false, 'a\nb', 'a\nb'],
     ['def f():\n    ║', true, 'a = 1\n    \n    \n    \n    b = 2', 'a = 1'],
   ]);
+});
+
+test('dropRepetition keeps one copy of a looping tail', () => {
+  runTable(dropRepetition, [
+    ['x = ║', false, 'self.self.self.self.', 'self.'],
+    ['x = ║', false, 'self.self.self.self.self', 'self'],
+    ['x = ║', false, 'foo(a, a, a)', 'foo(a, a, a)'],
+    ['def f():║', true, '\n    pass\n    pass\n    pass\n    pass', '\n    pass'],
+    ['x = ║', false, '[1, 2, 3]', '[1, 2, 3]'],
+    ['x = ║', false, 'a + b', 'a + b'],
+    ['s = ║', false, '"====="', '"====="'],
+    ['# ║', false, '==========', '=========='],
+  ]);
+  assert.equal(endsInTokenLoop([5, 1, 2, 1, 2, 1, 2, 1, 2]), true);
+  assert.equal(endsInTokenLoop([1, 2, 3, 4, 5, 6, 7, 8]), false);
+  assert.equal(endsInTokenLoop([7, 7, 7]), false, 'three is not yet a loop');
 });
 
 test('dropSuffixRepetition drops text already after the cursor', () => {

@@ -5,6 +5,7 @@
 import { balanceBrackets } from './balanceBrackets';
 import type { PostprocessContext, PostprocessStep } from './context';
 import { dropEmpty } from './dropEmpty';
+import { dropRepetition } from './dropRepetition';
 import { dropSuffixRepetition } from './dropSuffixRepetition';
 import { limitToBlock } from './limitToBlock';
 import { stopAtLineEnd } from './stopAtLineEnd';
@@ -15,6 +16,7 @@ export type { PostprocessContext, PostprocessStep } from './context';
 export const POSTPROCESS_STEPS: ReadonlyArray<[string, PostprocessStep]> = [
   ['stopAtLineEnd', stopAtLineEnd],
   ['limitToBlock', limitToBlock],
+  ['dropRepetition', dropRepetition],
   ['dropSuffixRepetition', dropSuffixRepetition],
   ['balanceBrackets', balanceBrackets],
   ['trimTrailingWhitespace', trimTrailingWhitespace],
