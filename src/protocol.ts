@@ -41,6 +41,8 @@ export interface WorkerSettings {
   device: DeviceSetting;
   model: string;
   modelPaths: string[];
+  /** Most tokens one completion may generate (kestrel.completions.maxTokens); absent: the engine's defaults. */
+  completionMaxTokens?: number;
 }
 
 export namespace SettingsNotification {

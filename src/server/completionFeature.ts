@@ -82,6 +82,7 @@ export class CompletionFeature implements Feature {
         suffix: text.slice(offset),
         signal: controller.signal,
         languageId: document.languageId,
+        ...(this.settings.value.completionMaxTokens ? { maxTokens: this.settings.value.completionMaxTokens } : {}),
         documents: this.documents.all().map((d) => ({ uri: d.uri, text: d.getText(), languageId: d.languageId })),
       });
       if (result.stats) {
