@@ -118,6 +118,10 @@ export class CompletionEngine {
   async load(request: LoadRequest): Promise<LoadedCompletionModel> {
     const entry = this.findModel(request.model);
     const run = async (): Promise<LoadedCompletionModel> => {
+      const same = this.current;
+      if (same && same.device === request.device && same.model.entry.dir === entry.dir && (request.variant ?? same.model.variant.name) === same.model.variant.name) {
+        return same.model; // already running as asked
+      }
       const [model, syntax] = await Promise.all([loadCompletionModel(entry, request.device, request.variant), this.syntaxTools()]);
       const previous = this.current;
       this.inFlight?.abort();
