@@ -36,21 +36,42 @@ test('int8 vectors keep cosine ranking; the matrix scans, filters, updates and d
   const v = Float32Array.from([0.6, -0.8, 0, 0]);
   const back = dequantize(quantize(v));
   assert.ok(Math.abs((back[0] as number) - 0.6) < 0.01 && Math.abs((back[1] as number) + 0.8) < 0.01);
-  const matrix = new VectorMatrix(4, 1);
-  matrix.set(1, 10, quantize(Float32Array.from([1, 0, 0, 0])));
-  matrix.set(2, 10, quantize(Float32Array.from([0.7, 0.7, 0, 0])));
-  matrix.set(3, 20, quantize(Float32Array.from([0, 1, 0, 0])));
-  matrix.set(4, 20, quantize(Float32Array.from([0, 0, 1, 0])));
-  const query = Float32Array.from([1, 0.1, 0, 0]);
-  assert.deepEqual(matrix.nearest(query, 3).map((h) => h.id), [1, 2, 3]);
-  assert.ok(Math.abs((matrix.nearest(query, 1)[0]?.score as number) - 1 / Math.hypot(1, 0.1)) < 0.01, 'scores are cosines');
-  assert.deepEqual(matrix.nearest(query, 3, (file) => file === 20).map((h) => h.id), [3, 4]);
-  matrix.delete(1);
-  matrix.set(2, 10, quantize(Float32Array.from([0, 0, 0, 1])));
-  assert.equal(matrix.size, 3);
-  assert.equal(matrix.nearest(query, 10)[0]?.id, 3, 'row 1 is gone');
-  assert.deepEqual(matrix.nearest(Float32Array.from([0, 0, 0, 1]), 1).map((h) => h.id), [2], 'row 2 was replaced in place');
-  assert.deepEqual(matrix.nearest(query, 0), []);
+  for (const simd of [true, false]) {
+    const matrix = new VectorMatrix(4, 1, simd);
+    assert.equal(matrix.simd, simd, 'WebAssembly SIMD loads in Node');
+    matrix.set(1, 10, quantize(Float32Array.from([1, 0, 0, 0])));
+    matrix.set(2, 10, quantize(Float32Array.from([0.7, 0.7, 0, 0])));
+    matrix.set(3, 20, quantize(Float32Array.from([0, 1, 0, 0])));
+    matrix.set(4, 20, quantize(Float32Array.from([0, 0, 1, 0])));
+    const query = Float32Array.from([1, 0.1, 0, 0]);
+    assert.deepEqual(matrix.nearest(query, 3).map((h) => h.id), [1, 2, 3]);
+    assert.ok(Math.abs((matrix.nearest(query, 1)[0]?.score as number) - 1 / Math.hypot(1, 0.1)) < 0.01, 'scores are cosines');
+    assert.deepEqual(matrix.nearest(query, 3, (file) => file === 20).map((h) => h.id), [3, 4]);
+    matrix.delete(1);
+    matrix.set(2, 10, quantize(Float32Array.from([0, 0, 0, 1])));
+    assert.equal(matrix.size, 3);
+    assert.equal(matrix.nearest(query, 10)[0]?.id, 3, 'row 1 is gone');
+    assert.deepEqual(matrix.nearest(Float32Array.from([0, 0, 0, 1]), 1).map((h) => h.id), [2], 'row 2 was replaced in place');
+    assert.deepEqual(matrix.nearest(query, 0), []);
+  }
+});
+
+test('the SIMD scan ranks exactly like the plain loop on many random vectors', () => {
+  const dimension = 40; // not a multiple of 16: rows are padded
+  const simd = new VectorMatrix(dimension, 8, true);
+  const plain = new VectorMatrix(dimension, 8, false);
+  let seed = 7;
+  const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648) * 2 - 1;
+  for (let id = 1; id <= 3000; id++) {
+    const vector = quantize(Float32Array.from({ length: dimension }, random));
+    simd.set(id, id % 7, vector);
+    plain.set(id, id % 7, vector);
+  }
+  for (let q = 0; q < 5; q++) {
+    const query = Float32Array.from({ length: dimension }, random);
+    assert.deepEqual(simd.nearest(query, 25), plain.nearest(query, 25));
+    assert.deepEqual(simd.nearest(query, 10, (f) => f === 3), plain.nearest(query, 10, (f) => f === 3));
+  }
 });
 
 test('files, chunks, terms and vectors are written together and survive a reopen', () => {
