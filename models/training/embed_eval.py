@@ -4,6 +4,8 @@ during training and standalone on any JSONL of {query, code} pairs.
 
   python3 models/training/embed_eval.py work/embed/pairs-valid.jsonl --ckpt work/embed/runs/tiny/ckpt.pt \
       [--metrics OUT.json]        # without --ckpt: BM25 only
+  python3 models/training/embed_eval.py work/embed/pairs-valid.jsonl --vectors work/embed/valid-int8.bin
+                                  # an ONNX variant as run in onnxruntime-node (embed_bench.mjs --vectors)
 
 Two protocols, three retrievers, every number from one score matrix per retriever:
   csn    CodeSearchNet: pairs are shuffled (seeded) and cut into groups of 1,000; each query ranks
@@ -172,14 +174,22 @@ def main():
     ap.add_argument('--ckpt', default=None, help='embedder checkpoint (embed_train.py); none = BM25 only')
     ap.add_argument('--group_size', type=int, default=1000)
     ap.add_argument('--seed', type=int, default=0)
+    ap.add_argument('--vectors', default=None, help='embeddings written by embed_bench.mjs --vectors for this '
+                    'pairs file (float32 [2, n, dim]: queries, codes), instead of --ckpt')
     ap.add_argument('--metrics', default=None, help='write the result here as JSON')
     args = ap.parse_args()
+    pairs = read_pairs(args.pairs)
     embed = None
-    if args.ckpt:
+    if args.vectors:
+        vecs = np.fromfile(args.vectors, dtype=np.float32).reshape(2, len(pairs), -1)
+        rows = {side: {p[field]: vecs[k, i] for i, p in enumerate(pairs)}
+                for k, (side, field) in enumerate((('query', 'query'), ('code', 'code')))}
+        embed = lambda texts, side: np.stack([rows[side][t] for t in texts])  # noqa: E731
+    elif args.ckpt:
         sys.path.insert(0, HERE)
         from embed_data import load_embedder
         embed = load_embedder(args.ckpt)
-    res = evaluate(read_pairs(args.pairs), embed, args.group_size, args.seed)
+    res = evaluate(pairs, embed, args.group_size, args.seed)
     res['file'] = os.path.relpath(os.path.abspath(args.pairs), HERE)
     print(format_table(res))
     if args.metrics:

@@ -6,7 +6,7 @@ One set of weights embeds both queries and code; the first token of every input 
 side it is on (the CodeSearchNet "one encoder" setting, with the SimCSE recipe of Gao et al. 2021:
 in-batch negatives, low temperature).
 
-  token + learned absolute position embeddings -> n_layer pre-LayerNorm blocks (bidirectional
+  token + learned absolute position embeddings, LayerNorm -> n_layer pre-LayerNorm blocks (bidirectional
   self-attention with a key padding mask, GELU MLP) -> final LayerNorm -> mean over real tokens
   -> L2 normalisation.
 
@@ -105,6 +105,7 @@ class Encoder(nn.Module):
         self.cfg = cfg
         self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
         self.pos_emb = nn.Embedding(cfg.max_len, cfg.n_embd)
+        self.ln_emb = nn.LayerNorm(cfg.n_embd)
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList([Block(cfg) for _ in range(cfg.n_layer)])
         self.ln_f = nn.LayerNorm(cfg.n_embd)
@@ -127,7 +128,10 @@ class Encoder(nn.Module):
         """input_ids, attention_mask (B, T) int64, T <= max_len -> embeddings (B, n_embd), unit length."""
         B, T = input_ids.shape
         pos = torch.arange(T, device=input_ids.device)  # (T,)
-        x = self.drop(self.tok_emb(input_ids) + self.pos_emb(pos)[None])  # (B, T, C)
+        # LayerNorm on the embeddings (as BERT): the residual stream starts at unit scale. Without it the
+        # 0.02-scale embeddings are swamped by the one direction every GELU MLP adds to every token
+        # (GELU's positive mean), and all inputs pool to nearly the same vector (cosine ~0.99)
+        x = self.drop(self.ln_emb(self.tok_emb(input_ids) + self.pos_emb(pos)[None]))  # (B, T, C)
         # additive key mask; -1e4 rather than -inf keeps fully padded rows finite in fp16 and ONNX
         bias = (1.0 - attention_mask.to(x.dtype))[:, None, None, :] * -1e4  # (B, 1, 1, T)
         for block in self.blocks:

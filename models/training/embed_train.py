@@ -68,6 +68,7 @@ learning_rate = 1e-3
 min_lr = 5e-5
 max_iters = 1000
 warmup_iters = 50
+lr_schedule = 'iters'  # 'iters': cosine over max_iters; 'time': cosine over max_seconds of wall time (shared CPUs)
 weight_decay = 0.01
 beta1, beta2 = 0.9, 0.98
 grad_clip = 1.0
@@ -153,12 +154,15 @@ def info_nce(a, b):
     return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
 
 
-def get_lr(it):
+def get_lr(it, elapsed):
     if it < warmup_iters:
         return learning_rate * (it + 1) / (warmup_iters + 1)
-    if it >= max_iters:
+    if lr_schedule == 'time':
+        ratio = min(1.0, elapsed / max_seconds)
+    elif it >= max_iters:
         return min_lr
-    ratio = (it - warmup_iters) / (max_iters - warmup_iters)
+    else:
+        ratio = (it - warmup_iters) / (max_iters - warmup_iters)
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
 
 
@@ -204,16 +208,18 @@ if os.path.exists(log_path) and iter_num > 0:  # continue the wall clock (and th
 elif os.path.exists(log_path):
     os.remove(log_path)
 t_start = time.time()
+resumed_at = iter_num if iter_num > 0 else -1  # that validation is already in the log
 recent = []
 t0 = time.time()
 model.train()
 while True:
-    lr = get_lr(iter_num)
+    elapsed = prev_seconds + time.time() - t_start
+    lr = get_lr(iter_num, elapsed)
     for g in optimizer.param_groups:
         g['lr'] = lr
     last = iter_num >= max_iters
-    out_of_time = max_seconds and time.time() - t_start > max_seconds
-    if iter_num % eval_interval == 0 or last or out_of_time:
+    out_of_time = max_seconds and elapsed > max_seconds
+    if (iter_num % eval_interval == 0 or last or out_of_time) and iter_num != resumed_at:
         te = time.time()
         res = evaluate(valid, embedder, group_size=len(valid))
         v = res['vector']['csn']
@@ -235,6 +241,7 @@ while True:
         except Exception as e:  # a plot must never stop a run
             print(f'plot failed: {e}')
         recent = []
+        t0 += time.time() - te  # the s/iter figure counts training steps only
     if last or out_of_time:
         break
 
