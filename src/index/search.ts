@@ -18,6 +18,8 @@ export interface SearchOptions {
   include?: readonly string[];
   /** Never paths matching these globs. */
   exclude?: readonly string[];
+  /** Leave out chunks overlapping these lines of this file (the selection "Find Similar Code" starts from). */
+  notIn?: { path: string; startLine: number; endLine: number };
 }
 
 export interface SearchHit {
@@ -86,9 +88,16 @@ export class IndexSearch {
     if (queryVector && this.store.vectors.size > 0) {
       this.store.vectors.nearest(queryVector, CANDIDATES, accept).forEach((hit, i) => add(hit.id, i + 1, 'vector'));
     }
-    const best = [...fused.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, limit);
+    const notIn = options.notIn;
+    // Extra candidates make up for those dropped for overlapping `notIn` once their ranges are read.
+    const best = [...fused.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, notIn ? limit + 10 : limit);
     const entries = new Map(best);
-    const chunks = this.store.chunks(best.map(([id]) => id));
+    let chunks = this.store.chunks(best.map(([id]) => id));
+    if (notIn) {
+      chunks = chunks
+        .filter((c) => c.path !== notIn.path || c.range.end.line < notIn.startLine || c.range.start.line > notIn.endLine)
+        .slice(0, limit);
+    }
     const terms = new Set(queryTerms(query));
     return chunks.map((chunk) => {
       const entry = entries.get(chunk.id) as { score: number; ranks: SearchHit['ranks'] };

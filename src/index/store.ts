@@ -159,37 +159,49 @@ export class IndexStore {
     this.vectors = new VectorMatrix(Math.max(1, dimension));
   }
 
+  /** Moves the database of `folder` aside (to index.sqlite.bad), for a rebuild. */
+  static discard(folder: string): void {
+    moveAside(join(folder, DATABASE_FILE));
+  }
+
   /** Opens (or creates, or rebuilds) the index in `folder`. Throws only when the folder is unusable. */
   static open(folder: string, options: OpenOptions): IndexStore {
     mkdirSync(folder, { recursive: true });
     const file = join(folder, DATABASE_FILE);
     removeStaleLock(file);
-    let rebuiltBecause: string | undefined;
-    let db: SqliteDatabase | undefined;
     try {
-      const headerProblem = checkHeader(file);
-      if (headerProblem) throw new Error(headerProblem);
-      db = new Database(file);
+      return IndexStore.openFile(file, options, undefined);
+    } catch (error) {
+      // Anything wrong with an existing file (foreign, old, truncated, damaged pages read while
+      // loading): move it aside and start empty. A second failure is the folder's fault: throw.
+      const reason = error instanceof Error ? error.message : String(error);
+      moveAside(file);
+      options.onRebuild?.(reason);
+      return IndexStore.openFile(file, options, reason);
+    }
+  }
+
+  private static openFile(file: string, options: OpenOptions, rebuiltBecause: string | undefined): IndexStore {
+    const headerProblem = checkHeader(file);
+    if (headerProblem) throw new Error(headerProblem);
+    const db = new Database(file);
+    try {
       const problem = checkDatabase(db);
       if (problem === 'empty') db.exec(SCHEMA);
       else if (problem) throw new Error(problem);
+      db.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
+      const store = new IndexStore(db, file, options.dimension, rebuiltBecause);
+      if (store.meta('signature') !== options.signature || store.meta('dimension') !== String(options.dimension)) {
+        store.clear();
+        store.setMeta('signature', options.signature);
+        store.setMeta('dimension', String(options.dimension));
+      }
+      store.load();
+      return store;
     } catch (error) {
-      rebuiltBecause = error instanceof Error ? error.message : String(error);
-      try { db?.close(); } catch { /* already unusable */ }
-      moveAside(file);
-      db = new Database(file);
-      db.exec(SCHEMA);
-      options.onRebuild?.(rebuiltBecause);
+      try { db.close(); } catch { /* already unusable */ }
+      throw error;
     }
-    db.exec('PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;');
-    const store = new IndexStore(db, file, options.dimension, rebuiltBecause);
-    if (store.meta('signature') !== options.signature || store.meta('dimension') !== String(options.dimension)) {
-      store.clear();
-      store.setMeta('signature', options.signature);
-      store.setMeta('dimension', String(options.dimension));
-    }
-    store.load();
-    return store;
   }
 
   private load(): void {

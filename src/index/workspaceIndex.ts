@@ -8,7 +8,7 @@ import type { Embedder } from './embedder';
 import { GrammarLoader } from './grammars';
 import { Indexer, storeOptionsFor, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
 import { IndexSearch, type SearchHit, type SearchOptions } from './search';
-import { IndexStore, type StoreStats } from './store';
+import { IndexStore, isCorruptionError, type StoreStats } from './store';
 import type { SkippedPath, WalkOptions } from './walker';
 
 export interface WorkspaceIndexOptions {
@@ -43,27 +43,39 @@ export interface IndexStatus {
 /** Budget for chunks when no model counts tokens: about 4 characters a token. */
 const ESTIMATED_MAX_TOKENS = 256;
 const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+const EMPTY_RUN: IndexRunSummary = { filesSeen: 0, filesIndexed: 0, filesUnchanged: 0, filesRemoved: 0, chunksWritten: 0, skipped: 0, durationMs: 0, cancelled: true };
 
 export class WorkspaceIndex {
-  readonly store: IndexStore;
+  private currentStore!: IndexStore;
   private readonly chunker: Chunker;
-  private readonly indexer: Indexer;
-  private readonly searcher: IndexSearch;
+  private indexer!: Indexer;
+  private searcher!: IndexSearch;
+  /** Why the database was found damaged while in use (it was then rebuilt empty). */
+  private damaged: string | undefined;
   private progress: IndexProgress | undefined;
   private lastRun: IndexRunSummary | undefined;
   private inFlight: Promise<IndexRunSummary> | undefined;
 
   private constructor(private readonly options: WorkspaceIndexOptions) {
     const { embedder } = options;
-    this.store = IndexStore.open(options.storageFolder, { ...storeOptionsFor(embedder), ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}) });
     this.chunker = new Chunker(options.grammars ?? new GrammarLoader(), {
       countTokens: embedder ? (text) => embedder.countTokens(text) : estimateTokens,
       maxTokens: embedder?.maxCodeTokens ?? ESTIMATED_MAX_TOKENS,
     });
+    this.attach(IndexStore.open(options.storageFolder, { ...storeOptionsFor(embedder), ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}) }));
+  }
+
+  get store(): IndexStore {
+    return this.currentStore;
+  }
+
+  private attach(store: IndexStore): void {
+    const { options } = this;
+    this.currentStore = store;
     this.indexer = new Indexer({
-      store: this.store,
+      store,
       chunker: this.chunker,
-      embedder,
+      embedder: options.embedder,
       walk: options.walk,
       ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
       onProgress: (progress) => {
@@ -71,7 +83,25 @@ export class WorkspaceIndex {
         options.onProgress?.(progress);
       },
     });
-    this.searcher = new IndexSearch(this.store, embedder);
+    this.searcher = new IndexSearch(store, options.embedder);
+  }
+
+  /**
+   * Damage inside the database shows only when a page is read: then the file is moved aside and
+   * the index starts again empty (the next update() fills it), instead of failing every request.
+   */
+  private async guard<T>(work: () => Promise<T>, empty: T): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isCorruptionError(error)) throw error;
+      this.damaged = error instanceof Error ? error.message : String(error);
+      this.options.onRebuild?.(this.damaged);
+      try { this.currentStore.close(); } catch { /* already unusable */ }
+      IndexStore.discard(this.options.storageFolder);
+      this.attach(IndexStore.open(this.options.storageFolder, storeOptionsFor(this.options.embedder)));
+      return empty;
+    }
   }
 
   /** Opens or creates the index (a corrupt database is rebuilt, see IndexStore.open). */
@@ -81,7 +111,7 @@ export class WorkspaceIndex {
 
   /** Brings the whole index up to date; a call during a run joins that run. */
   update(signal?: AbortSignal): Promise<IndexRunSummary> {
-    this.inFlight ??= this.indexer.run(signal).then(
+    this.inFlight ??= this.guard(() => this.indexer.run(signal), EMPTY_RUN).then(
       (summary) => {
         this.lastRun = summary;
         this.inFlight = undefined;
@@ -111,12 +141,13 @@ export class WorkspaceIndex {
     this.indexer.removeFile(path);
   }
 
+  /** Search; a damaged database answers nothing and is rebuilt (see status().rebuiltBecause). */
   search(query: string, options?: SearchOptions): Promise<SearchHit[]> {
-    return this.searcher.search(query, options);
+    return this.guard(() => this.searcher.search(query, options), []);
   }
 
   similar(code: string, options?: SearchOptions): Promise<SearchHit[]> {
-    return this.searcher.similar(code, options);
+    return this.guard(() => this.searcher.similar(code, options), []);
   }
 
   status(): IndexStatus {
@@ -127,7 +158,7 @@ export class WorkspaceIndex {
       lastCompleteRun: this.store.meta('lastCompleteRun'),
       stats: this.store.stats(),
       embedder: this.options.embedder?.id ?? null,
-      rebuiltBecause: this.store.rebuiltBecause,
+      rebuiltBecause: this.damaged ?? this.store.rebuiltBecause,
     };
   }
 

@@ -158,6 +158,29 @@ test('another application\'s SQLite database, an older schema or a truncated fil
   }
 });
 
+test('damaged pages behind a valid header are found while loading, and the index starts again', () => {
+  const folder = tempFolder();
+  try {
+    let store = IndexStore.open(folder, OPTIONS);
+    const chunks = Array.from({ length: 400 }, (_, i) => chunk(`function_${i}`, `def function_${i}(): return ${'x + '.repeat(40)}1`, [1, 0, 0, i / 400]));
+    store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks }]);
+    store.close();
+    const path = join(folder, DATABASE_FILE);
+    const bytes = readFileSync(path);
+    // Keep the header page; overwrite the rest with noise.
+    for (let i = 4096; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
+    writeFileSync(path, bytes);
+    store = IndexStore.open(folder, OPTIONS);
+    assert.ok(store.rebuiltBecause, 'rebuilt');
+    assert.equal(store.stats().chunks, 0);
+    store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: chunks.slice(0, 3) }]);
+    assert.equal(store.bm25('function 2', 5)[0]?.id !== undefined, true);
+    store.close();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('a new chunker or embedder signature empties the index; a stale lock from a crash is cleared', () => {
   const folder = tempFolder();
   try {
