@@ -148,6 +148,8 @@ export class IndexStore {
   private readonly filesByPath = new Map<string, StoredFile>();
   /** chunk id -> file id, for filters on BM25 hits without a join. */
   private readonly chunkFiles = new Map<number, number>();
+  /** chunk id -> ' terms of its container and name ' (spaces around), for BM25's name bonus. */
+  private readonly chunkNames = new Map<number, string>();
   /** chunk id -> its number of terms, and their sum: BM25's length normalisation. */
   private readonly chunkLengths = new Map<number, number>();
   private totalLength = 0;
@@ -210,10 +212,11 @@ export class IndexStore {
       this.filesById.set(file.id, file);
       this.filesByPath.set(file.path, file);
     }
-    const statement = this.db.prepare('SELECT id, file_id, term_count, vector, scale FROM chunks');
+    const statement = this.db.prepare('SELECT id, file_id, term_count, name, container, vector, scale FROM chunks');
     try {
       for (const row of statement.iterate()) {
         this.chunkFiles.set(row['id'] as number, row['file_id'] as number);
+        this.chunkNames.set(row['id'] as number, nameTerms(String(row['container']), String(row['name'])));
         this.chunkLengths.set(row['id'] as number, row['term_count'] as number);
         this.totalLength += row['term_count'] as number;
         if (row['vector'] === null) continue;
@@ -255,7 +258,7 @@ export class IndexStore {
   writeFiles(batch: readonly { file: FileRecord; chunks: readonly ChunkRecord[] }[]): void {
     const removedVectors: number[] = [];
     const addedVectors: { id: number; fileId: number; vector: QuantizedVector }[] = [];
-    const addedChunks: { id: number; fileId: number; length: number }[] = [];
+    const addedChunks: { id: number; fileId: number; length: number; name: string }[] = [];
     const written: StoredFile[] = [];
     this.transaction(() => {
       const insertChunk = this.db.prepare(
@@ -288,7 +291,7 @@ export class IndexStore {
             ]);
             const id = Number(info.lastInsertRowid);
             insertTerms.run([id, termText(`${chunk.container} ${chunk.name}`), pathTerms, body.join(' ')]);
-            addedChunks.push({ id, fileId, length: body.length });
+            addedChunks.push({ id, fileId, length: body.length, name: nameTerms(chunk.container, chunk.name) });
             if (vector) addedVectors.push({ id, fileId, vector });
           }
         }
@@ -299,8 +302,9 @@ export class IndexStore {
     });
     // Memory follows the database only once the transaction has committed.
     for (const id of removedVectors) this.forgetChunk(id);
-    for (const { id, fileId, length } of addedChunks) {
+    for (const { id, fileId, length, name } of addedChunks) {
       this.chunkFiles.set(id, fileId);
+      this.chunkNames.set(id, name);
       this.chunkLengths.set(id, length);
       this.totalLength += length;
     }
@@ -379,16 +383,18 @@ export class IndexStore {
   private forgetChunk(id: number): void {
     this.vectors.delete(id);
     this.chunkFiles.delete(id);
+    this.chunkNames.delete(id);
     this.totalLength -= this.chunkLengths.get(id) ?? 0;
     this.chunkLengths.delete(id);
   }
 
   /**
-   * BM25 over identifier-split terms, best first. FTS5 finds the chunks holding each term; the
-   * scoring is done here, because FTS5's bm25() costs ~10 us per matching chunk in WebAssembly (a
-   * common term at 100k chunks took 30-60 ms) while reading the matches costs ~3 us. The score is
-   * BM25 with every term counted once per chunk (no term frequency: FTS5 would have to decode
-   * positions for it), plus a bonus when the term is in the chunk's name or path.
+   * BM25 over identifier-split terms, best first. FTS5 finds the chunks holding each term (one
+   * query per term); the scoring is done here, because FTS5's bm25() costs ~10 us per matching
+   * chunk in WebAssembly (60 ms for a four-word query at 100k chunks) while reading the matches
+   * costs ~3 us. The score is BM25 with each term counted once per chunk (term frequencies would
+   * need FTS5's position lists), plus bonuses when the term is in the chunk's name or its path,
+   * both checked in memory.
    */
   bm25(query: string, limit: number): Bm25Hit[] {
     const terms = queryTerms(query).filter((t) => !STOP_WORDS.has(t)).slice(0, MAX_QUERY_TERMS);
@@ -396,23 +402,28 @@ export class IndexStore {
     if (terms.length === 0 || total === 0) return [];
     const averageLength = Math.max(1, this.totalLength / total);
     const scores = new Map<number, number>();
+    const pathTerms = new Map<number, string>();
     const holding = this.db.prepare('SELECT rowid AS id FROM chunk_terms WHERE chunk_terms MATCH ?');
     try {
       for (const term of terms) {
-        const quoted = `"${term.replace(/"/g, '""')}"`;
-        const ids = holding.all(quoted).map((r) => r['id'] as number);
+        const ids = holding.all(`"${term.replace(/"/g, '""')}"`).map((r) => r['id'] as number);
         if (ids.length === 0) continue;
         const idf = Math.log(1 + (total - ids.length + 0.5) / (ids.length + 0.5));
+        const padded = ` ${term} `;
         for (const id of ids) {
           const length = this.chunkLengths.get(id) ?? averageLength;
-          const weight = (BM25_K1 + 1) / (1 + BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength));
-          scores.set(id, (scores.get(id) ?? 0) + idf * weight);
-        }
-        for (const [column, bonus] of [['name', NAME_WEIGHT], ['path', PATH_WEIGHT]] as const) {
-          for (const row of holding.all(`${column} : ${quoted}`)) {
-            const id = row['id'] as number;
-            scores.set(id, (scores.get(id) ?? 0) + idf * bonus);
+          let score = (idf * (BM25_K1 + 1)) / (1 + BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength));
+          if (this.chunkNames.get(id)?.includes(padded)) score += idf * NAME_WEIGHT;
+          const fileId = this.chunkFiles.get(id);
+          if (fileId !== undefined) {
+            let path = pathTerms.get(fileId);
+            if (path === undefined) {
+              path = ` ${termText(this.filesById.get(fileId)?.rel ?? '')} `;
+              pathTerms.set(fileId, path);
+            }
+            if (path.includes(padded)) score += idf * PATH_WEIGHT;
           }
+          scores.set(id, (scores.get(id) ?? 0) + score);
         }
       }
     } finally {
@@ -506,6 +517,7 @@ export class IndexStore {
     });
     this.vectors.clear();
     this.chunkFiles.clear();
+    this.chunkNames.clear();
     this.chunkLengths.clear();
     this.totalLength = 0;
     this.filesById.clear();
@@ -597,6 +609,10 @@ function removeStaleLock(file: string): void {
   } catch {
     // no lock: the usual case
   }
+}
+
+function nameTerms(container: string, name: string): string {
+  return ` ${termText(`${container} ${name}`)} `;
 }
 
 function fileFromRow(row: Record<string, SQLiteValue>): StoredFile {

@@ -11,6 +11,7 @@
  *     --sizes LIST     chunk counts for the search latency runs (default 10000,100000)
  *     --queries N      queries per size (default 200)
  *     --json FILE      write the results there too
+ *     --search-only    skip the indexing runs (search latency and memory only)
  *
  * Search at 10k/100k chunks uses the real project's chunks repeated under distinct paths (so BM25
  * sees real term statistics) with random unit vectors (the scan costs the same whatever the values).
@@ -223,12 +224,15 @@ async function main(): Promise<void> {
   console.error(`project: ${project.files} files, ${(project.bytes / 1e6).toFixed(1)} MB`);
   try {
     const embedder = await loadEmbedder();
-    results['indexingBm25Only'] = await indexing(project.root, null);
-    console.error('indexing, BM25 only:', JSON.stringify(results['indexingBm25Only']));
-    if (embedder) {
+    const searchOnly = args.has('search-only');
+    if (!searchOnly) {
+      results['indexingBm25Only'] = await indexing(project.root, null);
+      console.error('indexing, BM25 only:', JSON.stringify(results['indexingBm25Only']));
+    }
+    if (embedder && !searchOnly) {
       results['indexing'] = await indexing(project.root, embedder);
       console.error('indexing:', JSON.stringify(results['indexing']));
-    } else {
+    } else if (!embedder) {
       console.error('no embedding model (pass --model DIR): indexing with the embedder not measured');
     }
     // Search latency at each size, each in a fresh process.
