@@ -65,7 +65,10 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(run, 'log.csv'))))
     last = rows[-1]
     best_val = min(float(r['val_loss']) for r in rows)
-    ev = json.load(open(os.path.join(run, 'eval_completion.json')))
+    ev_path = os.path.join(run, 'eval_completion.json')
+    ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {  # evaluation still to run
+        'lines': 0, 'seed': None, 'context_tokens': None, 'exact_match': None, 'edit_similarity': None,
+        'examples': []}
     summary = json.load(open(os.path.join(args.work, 'corpus', 'summary.json')))
     manifest_digest = sha256(os.path.join(args.work, 'corpus', 'manifest.jsonl'))
     assert manifest_digest == summary['manifest_sha256']

@@ -160,7 +160,8 @@ def evaluate():
     val = losses.mean()
     if ddp:  # each rank drew different rows (rank is part of the batch seed): average them
         val = val.to(device)
-        torch.distributed.all_reduce(val, op=torch.distributed.ReduceOp.AVG)
+        torch.distributed.all_reduce(val)  # SUM: gloo has no AVG
+        val = val / world
     return val.item()
 
 
