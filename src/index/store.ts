@@ -32,6 +32,9 @@ const BM25_B = 0.75;
 const NAME_WEIGHT = 2.0;
 const PATH_WEIGHT = 0.5;
 const MAX_QUERY_TERMS = 8;
+/** A term in more chunks than this share (and at least MIN_COMMON_CHUNKS) is common; see bm25(). */
+const COMMON_TERM_SHARE = 0.02;
+const MIN_COMMON_CHUNKS = 1000;
 /** Words of natural-language queries that say nothing about code. */
 const STOP_WORDS = new Set([
   'a', 'an', 'the', 'of', 'to', 'in', 'on', 'for', 'from', 'with', 'by', 'at', 'as', 'and', 'or', 'is', 'are', 'be',
@@ -148,6 +151,9 @@ export class IndexStore {
   private readonly filesByPath = new Map<string, StoredFile>();
   /** chunk id -> file id, for filters on BM25 hits without a join. */
   private readonly chunkFiles = new Map<number, number>();
+  /** Chunks per term, learnt from queries (to skip common terms without reading them again). */
+  private readonly termChunks = new Map<string, number>();
+  private changesSinceTermCounts = 0;
   /** chunk id -> ' terms of its container and name ' (spaces around), for BM25's name bonus. */
   private readonly chunkNames = new Map<number, string>();
   /** chunk id -> its number of terms, and their sum: BM25's length normalisation. */
@@ -302,6 +308,7 @@ export class IndexStore {
     });
     // Memory follows the database only once the transaction has committed.
     for (const id of removedVectors) this.forgetChunk(id);
+    this.noteChanges(addedChunks.length + removedVectors.length);
     for (const { id, fileId, length, name } of addedChunks) {
       this.chunkFiles.set(id, fileId);
       this.chunkNames.set(id, name);
@@ -337,6 +344,7 @@ export class IndexStore {
       }
     });
     for (const id of removed) this.forgetChunk(id);
+    this.noteChanges(removed.length);
     for (const file of files) {
       this.filesById.delete(file.id);
       this.filesByPath.delete(file.path);
@@ -380,6 +388,15 @@ export class IndexStore {
     }));
   }
 
+  /** Learnt term counts go stale as chunks change; forget them after enough change. */
+  private noteChanges(chunks: number): void {
+    this.changesSinceTermCounts += chunks;
+    if (this.changesSinceTermCounts > Math.max(500, this.chunkFiles.size * 0.05)) {
+      this.termChunks.clear();
+      this.changesSinceTermCounts = 0;
+    }
+  }
+
   private forgetChunk(id: number): void {
     this.vectors.delete(id);
     this.chunkFiles.delete(id);
@@ -394,40 +411,59 @@ export class IndexStore {
    * chunk in WebAssembly (60 ms for a four-word query at 100k chunks) while reading the matches
    * costs ~3 us. The score is BM25 with each term counted once per chunk (term frequencies would
    * need FTS5's position lists), plus bonuses when the term is in the chunk's name or its path,
-   * both checked in memory.
+   * both checked in memory. Common terms are left out when rarer ones remain (see below).
    */
   bm25(query: string, limit: number): Bm25Hit[] {
     const terms = queryTerms(query).filter((t) => !STOP_WORDS.has(t)).slice(0, MAX_QUERY_TERMS);
     const total = this.chunkFiles.size;
     if (terms.length === 0 || total === 0) return [];
     const averageLength = Math.max(1, this.totalLength / total);
-    const scores = new Map<number, number>();
-    const pathTerms = new Map<number, string>();
-    const holding = this.db.prepare('SELECT rowid AS id FROM chunk_terms WHERE chunk_terms MATCH ?');
+    // Reading a term's matches costs ~3 us each: a term in more than `cap` chunks (a word like
+    // "get" or "value") is left out when the query has rarer ones, where its low idf adds little.
+    const cap = Math.max(MIN_COMMON_CHUNKS, Math.round(total * COMMON_TERM_SHARE));
+    const statement = this.db.prepare('SELECT rowid AS id FROM chunk_terms WHERE chunk_terms MATCH ? LIMIT ?');
+    const matched: { terms: string[]; ids: number[] }[] = [];
+    const common: string[] = [];
     try {
-      for (const term of terms) {
-        const ids = holding.all(`"${term.replace(/"/g, '""')}"`).map((r) => r['id'] as number);
-        if (ids.length === 0) continue;
-        const idf = Math.log(1 + (total - ids.length + 0.5) / (ids.length + 0.5));
-        const padded = ` ${term} `;
-        for (const id of ids) {
-          const length = this.chunkLengths.get(id) ?? averageLength;
-          let score = (idf * (BM25_K1 + 1)) / (1 + BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength));
-          if (this.chunkNames.get(id)?.includes(padded)) score += idf * NAME_WEIGHT;
-          const fileId = this.chunkFiles.get(id);
-          if (fileId !== undefined) {
-            let path = pathTerms.get(fileId);
-            if (path === undefined) {
-              path = ` ${termText(this.filesById.get(fileId)?.rel ?? '')} `;
-              pathTerms.set(fileId, path);
-            }
-            if (path.includes(padded)) score += idf * PATH_WEIGHT;
-          }
-          scores.set(id, (scores.get(id) ?? 0) + score);
+      for (const term of [...terms].sort((a, b) => (this.termChunks.get(a) ?? 0) - (this.termChunks.get(b) ?? 0))) {
+        if ((this.termChunks.get(term) ?? 0) > cap) {
+          common.push(term);
+          continue;
         }
+        const ids = statement.all([quoteTerm(term), cap + 1]).map((r) => r['id'] as number);
+        this.termChunks.set(term, ids.length);
+        if (ids.length > cap) common.push(term);
+        else if (ids.length > 0) matched.push({ terms: [term], ids });
+      }
+      if (matched.length === 0 && common.length > 0) {
+        // Only common words: chunks holding all of them (for one word, its first `cap` chunks).
+        const ids = statement.all([common.map(quoteTerm).join(' AND '), cap]).map((r) => r['id'] as number);
+        if (ids.length > 0) matched.push({ terms: common, ids });
       }
     } finally {
-      holding.finalize();
+      statement.finalize();
+    }
+    const scores = new Map<number, number>();
+    const pathTerms = new Map<number, string>();
+    for (const { terms: group, ids } of matched) {
+      const idf = Math.log(1 + (total - ids.length + 0.5) / (ids.length + 0.5));
+      const padded = group.map((t) => ` ${t} `);
+      for (const id of ids) {
+        const length = this.chunkLengths.get(id) ?? averageLength;
+        let score = (idf * (BM25_K1 + 1)) / (1 + BM25_K1 * (1 - BM25_B + (BM25_B * length) / averageLength));
+        const name = this.chunkNames.get(id) ?? '';
+        const fileId = this.chunkFiles.get(id);
+        let path = fileId === undefined ? '' : pathTerms.get(fileId);
+        if (path === undefined) {
+          path = ` ${termText(this.filesById.get(fileId as number)?.rel ?? '')} `;
+          pathTerms.set(fileId as number, path);
+        }
+        for (const term of padded) {
+          if (name.includes(term)) score += idf * NAME_WEIGHT;
+          if (path.includes(term)) score += idf * PATH_WEIGHT;
+        }
+        scores.set(id, (scores.get(id) ?? 0) + score);
+      }
     }
     // The best `limit` without sorting every match: a common term matches tens of thousands.
     const best: Bm25Hit[] = [];
@@ -517,6 +553,7 @@ export class IndexStore {
     });
     this.vectors.clear();
     this.chunkFiles.clear();
+    this.termChunks.clear();
     this.chunkNames.clear();
     this.chunkLengths.clear();
     this.totalLength = 0;
@@ -609,6 +646,10 @@ function removeStaleLock(file: string): void {
   } catch {
     // no lock: the usual case
   }
+}
+
+function quoteTerm(term: string): string {
+  return `"${term.replace(/"/g, '""')}"`;
 }
 
 function nameTerms(container: string, name: string): string {

@@ -108,6 +108,25 @@ test('files, chunks, terms and vectors are written together and survive a reopen
   }
 });
 
+test('BM25 skips a term most chunks hold when the query has rarer ones, and still answers a query of common words', () => {
+  const folder = tempFolder();
+  try {
+    const store = IndexStore.open(folder, { dimension: 0, signature: 'bm25' });
+    const many = Array.from({ length: 1100 }, (_, i) => chunk(`handler_${i}`, `def handler_${i}(value): return value + ${i}`));
+    many.push(chunk('parse_invoice', 'def parse_invoice(value): return value'));
+    many.push(chunk('invoice_total', 'def invoice_total(lines): return sum(lines)'));
+    store.writeFiles([{ file: fileRecord('/ws/many.py'), chunks: many }]);
+    const hits = store.bm25('value invoice', 10);
+    assert.deepEqual(hits.map((h) => h.id).length, 2, '"value" is in 1101 chunks: only "invoice" is read');
+    assert.ok(hits.every((h) => h.score > 0));
+    assert.ok(store.bm25('value', 10).length > 0, 'a query of common words only still has answers');
+    assert.equal(store.bm25('value return', 10).length, 10);
+    store.close();
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+});
+
 test('a garbage file where the database should be is moved aside and rebuilt', () => {
   const folder = tempFolder();
   try {
