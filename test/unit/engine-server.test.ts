@@ -1,0 +1,102 @@
+// The worker as a language server with the shipped completion model (models/kestrel-py-tiny, or
+// KESTREL_TEST_MODEL_DIR): inline completions over LSP, model requests, status, cancellation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import {
+  CancellationTokenSource,
+  createProtocolConnection,
+  DidOpenTextDocumentNotification,
+  InitializeRequest,
+  InlineCompletionRequest,
+  InlineCompletionTriggerKind,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type ProtocolConnection,
+} from 'vscode-languageserver-protocol/node';
+import { DescribeModelRequest, ListModelsRequest, SelectModelRequest, StatusRequest } from '../../src/protocol';
+
+const MODEL_DIR = resolve(process.env.KESTREL_TEST_MODEL_DIR ?? 'models/kestrel-py-tiny');
+const SERVER = 'dist/server.js';
+
+async function withServer(fn: (connection: ProtocolConnection) => Promise<void>): Promise<void> {
+  assert.ok(existsSync(join(MODEL_DIR, 'kestrel.json')), `the completion model is missing: ${MODEL_DIR}/kestrel.json does not exist (set KESTREL_TEST_MODEL_DIR to a model folder)`);
+  assert.ok(existsSync(SERVER), `${SERVER} is missing: run node esbuild.mjs first`);
+  const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+  connection.listen();
+  try {
+    const init = await connection.sendRequest(InitializeRequest.type, {
+      processId: process.pid,
+      rootUri: null,
+      capabilities: {},
+      initializationOptions: { device: 'auto', model: '', modelPaths: [dirname(MODEL_DIR)] },
+    });
+    assert.equal(init.capabilities.inlineCompletionProvider, true);
+    for (let waited = 0; (await connection.sendRequest(StatusRequest.type)).models.length === 0; waited += 100) {
+      assert.ok(waited < 60_000, 'the model loads within a minute');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await fn(connection);
+  } finally {
+    connection.dispose();
+    child.kill();
+  }
+}
+
+const URI = 'file:///project/orders.py';
+const TEXT = 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return \n';
+
+test('inline completions, model listing, description and status over LSP', () => withServer(async (connection) => {
+  const status = await connection.sendRequest(StatusRequest.type);
+  const [loaded] = status.models;
+  assert.ok(loaded);
+  assert.equal(loaded.kind, 'completion');
+  assert.equal(status.device.active, loaded.provider);
+
+  const described = await connection.sendRequest(DescribeModelRequest.type);
+  assert.ok(described);
+  assert.equal(described.id, loaded.id);
+  assert.ok(described.sizeBytes > 0);
+  for (const reason of described.providerFallbacks) assert.match(reason, /^\w+: .+/);
+
+  const models = await connection.sendRequest(ListModelsRequest.type);
+  assert.ok(models.some((m) => m.id === loaded.id && m.loaded && m.problems.length === 0));
+
+  await connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: URI, languageId: 'python', version: 1, text: TEXT } });
+  const result = await connection.sendRequest(InlineCompletionRequest.type, {
+    textDocument: { uri: URI },
+    position: { line: 5, character: 15 },
+    context: { triggerKind: InlineCompletionTriggerKind.Invoked },
+  });
+  if (result !== null) {
+    const items = Array.isArray(result) ? result : result.items;
+    for (const item of items) {
+      assert.equal(typeof item.insertText, 'string');
+      assert.deepEqual(item.range, { start: { line: 5, character: 15 }, end: { line: 5, character: 15 } });
+      assert.ok(!(item.insertText as string).includes('\n'), 'a single line after "return "');
+    }
+  }
+
+  await assert.rejects(connection.sendRequest(SelectModelRequest.type, { id: 'no-such-model' }), /Model "no-such-model" was not found/);
+  const reselected = await connection.sendRequest(SelectModelRequest.type, { id: loaded.id, variant: 'fp32' });
+  assert.equal(reselected.variant, 'fp32');
+  assert.equal((await connection.sendRequest(StatusRequest.type)).models[0]?.variant, 'fp32', 'switched without a restart');
+}));
+
+test('a cancelled inline completion request ends quietly', () => withServer(async (connection) => {
+  await connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: URI, languageId: 'python', version: 1, text: TEXT } });
+  const source = new CancellationTokenSource();
+  const pending = connection.sendRequest(
+    InlineCompletionRequest.type,
+    { textDocument: { uri: URI }, position: { line: 5, character: 15 }, context: { triggerKind: InlineCompletionTriggerKind.Automatic } },
+    source.token,
+  );
+  source.cancel();
+  const outcome = await pending.then((r) => (r === null ? 'null' : 'answered'), (e: unknown) => (/cancel/i.test(String(e)) ? 'cancelled' : String(e)));
+  assert.ok(['null', 'answered', 'cancelled'].includes(outcome), outcome);
+  const status = await connection.sendRequest(StatusRequest.type);
+  assert.equal(status.models.length, 1, 'the worker keeps serving');
+}));
