@@ -80,9 +80,9 @@ export class InlineCompletions implements vscode.Disposable {
       this.setGenerating(-1);
     }
     const modelMs = performance.now() - started;
-    if (token.isCancellationRequested || !answer) return null;
+    if (token.isCancellationRequested) return null;
 
-    const answered: vscode.InlineCompletionItem[] = Array.isArray(answer) ? answer : answer.items;
+    const answered: vscode.InlineCompletionItem[] = !answer ? [] : Array.isArray(answer) ? answer : answer.items;
     const items = answered
       .filter((item) => typeof item.insertText === 'string' && item.insertText.length > 0)
       .filter((item) => explicit || !this.dismissals.wasDismissed(place, item.insertText as string))

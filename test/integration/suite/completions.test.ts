@@ -93,7 +93,9 @@ describe('Inline completions from the shipped model', function () {
     } finally {
       await config.update('completions.enable', undefined, vscode.ConfigurationTarget.Global);
     }
-    assert.ok((await suggestionAt(api)).length > 0);
+    await eventually('the status bar to leave "off"', () => (/· off/.test(api.statusBarText()) ? undefined : true));
+    await vscode.commands.executeCommand('type', { text: 'l' });
+    assert.ok((await suggestionAt(api)).length > 0, 'completions come back when enabled again');
   });
 
   it('switches models live: the status bar and the answering model change', async () => {
