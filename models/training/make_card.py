@@ -26,6 +26,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from model import GPT, GPTConfig  # noqa: E402
 
+# the completion recipe's own files (models/training also holds other recipes)
+RECIPE = ['build_corpus.py', 'train_tokenizer.mjs', 'tokenizer.py', 'prepare.py', 'model.py', 'data.py',
+          'train.py', 'plot.py', 'export.py', 'quantize.py', 'eval_completion.py', 'make_card.py',
+          'config/tiny_cpu.py', 'config/small_gpu.py']
+
 SPECIALS = {'endOfText': '<|endoftext|>', 'fimPrefix': '<fim_prefix>', 'fimMiddle': '<fim_middle>',
             'fimSuffix': '<fim_suffix>'}
 
@@ -52,6 +57,8 @@ def main():
     ap.add_argument('--id', required=True)
     ap.add_argument('--display-name', required=True)
     ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--train-commit', default=None,
+                    help='commit the training ran from (default: the one train.py recorded, else HEAD)')
     args = ap.parse_args()
     run = args.run if os.path.isabs(args.run) else os.path.join(HERE, args.run)
     out = args.out if os.path.isabs(args.out) else os.path.join(HERE, args.out)
@@ -85,9 +92,13 @@ def main():
                                      ('fp16', 'model.fp16.onnx', ['cuda'])):
         p = os.path.join(out, name)
         if os.path.exists(p):
-            files[variant] = {'path': name, 'providers': providers, 'bytes': os.path.getsize(p), 'sha256': sha256(p)}
+            files[variant] = {'path': name, 'providers': providers, 'bytes': os.path.getsize(p), 'sha256': sha256(p),
+                              'pastDtype': 'float16' if variant == 'fp16' else 'float32'}
 
-    dirty = git('status', '--porcelain', '--', HERE)
+    dirty = git('status', '--porcelain', '--', *RECIPE)
+    train_commit = args.train_commit or cfg.get('code_commit') or git('rev-parse', 'HEAD')
+    if train_commit and len(train_commit) < 40:
+        train_commit = git('rev-parse', train_commit) or train_commit
     parity = json.load(open(os.path.join(out, 'parity.json')))
     meta = {
         'id': args.id,
@@ -120,8 +131,9 @@ def main():
                                              'valid_files', 'valid_bytes', 'stdlib')},
             'config': cfg,
             'modelArgs': margs,
-            'codeCommit': git('rev-parse', 'HEAD'),
-            'codeDirty': bool(dirty),
+            'codeCommit': train_commit,
+            'exportCommit': git('rev-parse', 'HEAD'),
+            'exportCodeDirty': bool(dirty),
             'iterations': int(last['iter']),
             'tokensTrained': tokens_trained,
             'wallSeconds': int(float(last['seconds'])),
@@ -204,7 +216,8 @@ Generation stops at `<|endoftext|>`.
   FIM rate {cfg['fim_rate']}, AdamW (lr {cfg['learning_rate']:g} -> {cfg['min_lr']:g}, cosine over
   {'wall time' if cfg.get('lr_schedule') == 'time' else 'steps'}, weight decay {cfg['weight_decay']}),
   fp32 on one CPU core, {int(float(last['seconds']))} s.
-- Code: commit `{meta['training']['codeCommit']}`{' (with uncommitted changes in models/training)' if dirty else ''}.
+- Code: trained from commit `{train_commit}`; exported and described from
+  `{meta['training']['exportCommit']}`{' (with uncommitted recipe changes)' if dirty else ''}.
 
 ![training curves](loss.png)
 

@@ -49,6 +49,7 @@ def apply_rope(x, cos, sin):
     # x (B, nh, T, hd): rotate the two halves of each head
     half = x.shape[-1] // 2
     x1, x2 = x[..., :half], x[..., half:]
+    cos, sin = cos.to(x.dtype), sin.to(x.dtype)  # angles are computed in fp32; keep fp16/bf16 graphs in their type
     return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
 

@@ -75,6 +75,12 @@ for arg in sys.argv[1:]:  # configurator: config files, then --key=value
         cur = globals()[key]
         globals()[key] = (val.lower() in ('1', 'true', 'yes')) if isinstance(cur, bool) else type(cur)(val)
 config = {k: globals()[k] for k in config_keys}
+try:  # the code version this run trains with, kept in every checkpoint
+    import subprocess
+    config['code_commit'] = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=HERE, capture_output=True,
+                                           text=True).stdout.strip() or None
+except OSError:
+    config['code_commit'] = None
 out_dir = os.path.join(HERE, out_dir)
 work_dir = os.path.join(HERE, work_dir)
 
