@@ -68,6 +68,10 @@ export class IndexSearch {
 
   /** The search itself, once the query is embedded (synchronous: what the latency budget covers). */
   rank(query: string, queryVector: Float32Array | null, options: SearchOptions = {}): SearchHit[] {
+    return this.store.read(() => this.rankInTransaction(query, queryVector, options));
+  }
+
+  private rankInTransaction(query: string, queryVector: Float32Array | null, options: SearchOptions): SearchHit[] {
     const limit = options.limit ?? 20;
     const accept = this.fileFilter(options);
     const fused = new Map<number, { score: number; ranks: SearchHit['ranks'] }>();
@@ -155,9 +159,12 @@ function snippetOf(chunk: StoredChunk, terms: ReadonlySet<string>): { snippet: s
   let bestLine = 0;
   let bestHits = 0;
   if (terms.size > 0) {
+    // Substring tests, not tokenising every line: this runs for every result of every query.
+    const wanted = [...terms].filter((t) => t.length > 2);
     lines.forEach((line, i) => {
+      const lower = line.toLowerCase();
       let hits = 0;
-      for (const term of queryTerms(line, 64)) if (terms.has(term)) hits++;
+      for (const term of wanted) if (lower.includes(term)) hits++;
       if (hits > bestHits) {
         bestHits = hits;
         bestLine = i;
