@@ -33,7 +33,7 @@ export async function benchCompletionCommand(argv: readonly string[], shippedMod
     console.log(`${model.entry.id} (${model.variant.name}) on ${model.provider}; load ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`);
     const code = files.map((f) => f.text).join('\n');
     for (const point of await measurePrefill(model, code, lengths)) {
-      console.log(`prompt ${String(point.promptTokens).padStart(5)} tokens: first token ${point.timeToFirstTokenMs.toFixed(1)} ms, decode ${point.decodeMsPerToken.toFixed(2)} ms/token`);
+      console.log(`prompt ${String(point.promptTokens).padStart(5)} tokens: first token ${point.timeToFirstTokenMs.toFixed(1)} ms, decode ${point.decodeMsPerToken.toFixed(2)} ms/token (best ${point.bestTimeToFirstTokenMs.toFixed(1)} ms, ${point.bestDecodeMsPerToken.toFixed(2)} ms/token)`);
     }
     const lines = sampleTypedLines(files, intOption(args, 'lines', 20), intOption(args, 'seed', 0));
     const replay = await replayTyping(engine, lines);
