@@ -69,9 +69,9 @@ function storageFolderOf(args: ParsedArgs, dir: string): string {
   return resolve(args.options.get('store')?.at(-1) ?? defaultStore(dir));
 }
 
-function openIndex(args: ParsedArgs, dir: string, embedder: Embedder | null, exclude: string[], onProgress?: (p: IndexProgress) => void): WorkspaceIndex {
+async function openIndex(args: ParsedArgs, dir: string, embedder: Embedder | null, exclude: string[], onProgress?: (p: IndexProgress) => void): Promise<WorkspaceIndex> {
   const storageFolder = storageFolderOf(args, dir);
-  return WorkspaceIndex.open({
+  return await WorkspaceIndex.open({
     storageFolder,
     walk: { roots: [dir], exclude, maxFileBytes: intOption(args, 'max-file-kb', 512) * 1024 },
     embedder,
@@ -100,7 +100,7 @@ export async function indexCommand(argv: readonly string[], shippedModels: strin
   }
   const dir = resolve(target);
   const embedder = await embedderFromArgs(args, shippedModels);
-  const index = openIndex(args, dir, embedder, args.options.get('exclude') ?? DEFAULT_EXCLUDE, progressPrinter());
+  const index = await openIndex(args, dir, embedder, args.options.get('exclude') ?? DEFAULT_EXCLUDE, progressPrinter());
   const controller = new AbortController();
   const stop = (): void => controller.abort();
   process.once('SIGINT', stop);
@@ -139,7 +139,7 @@ export async function searchCommand(argv: readonly string[], shippedModels: stri
   }
   const dir = resolve(target);
   const embedder = await embedderFromArgs(args, shippedModels);
-  const index = openIndex(args, dir, embedder, DEFAULT_EXCLUDE);
+  const index = await openIndex(args, dir, embedder, DEFAULT_EXCLUDE);
   try {
     if (index.status().stats.files === 0) {
       console.error(`no index of ${dir} yet: indexing it first`);

@@ -32,6 +32,8 @@ const BM25_B = 0.75;
 const NAME_WEIGHT = 2.0;
 const PATH_WEIGHT = 0.5;
 const MAX_QUERY_TERMS = 8;
+/** Chunk rows read per slice when loading (a few tens of milliseconds each). */
+const LOAD_SLICE = 5000;
 /** A term in more chunks than this share (and at least MIN_COMMON_CHUNKS) is common; see bm25(). */
 const COMMON_TERM_SHARE = 0.02;
 const MIN_COMMON_CHUNKS = 1000;
@@ -172,24 +174,28 @@ export class IndexStore {
     moveAside(join(folder, DATABASE_FILE));
   }
 
-  /** Opens (or creates, or rebuilds) the index in `folder`. Throws only when the folder is unusable. */
-  static open(folder: string, options: OpenOptions): IndexStore {
+  /**
+   * Opens (or creates, or rebuilds) the index in `folder`, loading it into memory in slices with
+   * `pause()` awaited between them (100k chunks take seconds: the worker keeps answering).
+   * Throws only when the folder is unusable.
+   */
+  static async open(folder: string, options: OpenOptions, pause?: () => Promise<void>): Promise<IndexStore> {
     mkdirSync(folder, { recursive: true });
     const file = join(folder, DATABASE_FILE);
     removeStaleLock(file);
     try {
-      return IndexStore.openFile(file, options, undefined);
+      return await IndexStore.openFile(file, options, undefined, pause);
     } catch (error) {
       // Anything wrong with an existing file (foreign, old, truncated, damaged pages read while
       // loading): move it aside and start empty. A second failure is the folder's fault: throw.
       const reason = error instanceof Error ? error.message : String(error);
       moveAside(file);
       options.onRebuild?.(reason);
-      return IndexStore.openFile(file, options, reason);
+      return await IndexStore.openFile(file, options, reason, pause);
     }
   }
 
-  private static openFile(file: string, options: OpenOptions, rebuiltBecause: string | undefined): IndexStore {
+  private static async openFile(file: string, options: OpenOptions, rebuiltBecause: string | undefined, pause: (() => Promise<void>) | undefined): Promise<IndexStore> {
     const headerProblem = checkHeader(file);
     if (headerProblem) throw new Error(headerProblem);
     const db = new Database(file);
@@ -204,7 +210,7 @@ export class IndexStore {
         store.setMeta('signature', options.signature);
         store.setMeta('dimension', String(options.dimension));
       }
-      store.load();
+      await store.load(pause);
       return store;
     } catch (error) {
       try { db.close(); } catch { /* already unusable */ }
@@ -212,28 +218,38 @@ export class IndexStore {
     }
   }
 
-  private load(): void {
+  /** Loads files, chunk metadata and vectors into memory, a slice of rows at a time. */
+  private async load(pause: (() => Promise<void>) | undefined): Promise<void> {
     for (const row of this.db.all('SELECT id, path, root, rel, language, mtime, size, hash FROM files')) {
       const file = fileFromRow(row as Record<string, SQLiteValue>);
       this.filesById.set(file.id, file);
       this.filesByPath.set(file.path, file);
     }
-    const statement = this.db.prepare('SELECT id, file_id, term_count, name, container, vector, scale FROM chunks');
+    const statement = this.db.prepare('SELECT id, file_id, term_count, name, container, vector, scale FROM chunks WHERE id > ? ORDER BY id LIMIT ?');
     try {
-      for (const row of statement.iterate()) {
-        this.chunkFiles.set(row['id'] as number, row['file_id'] as number);
-        this.chunkNames.set(row['id'] as number, nameTerms(String(row['container']), String(row['name'])));
-        this.chunkLengths.set(row['id'] as number, row['term_count'] as number);
-        this.totalLength += row['term_count'] as number;
-        if (row['vector'] === null) continue;
-        const bytes = row['vector'] as Uint8Array;
-        const data = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-        if (data.length !== this.vectors.dimension) continue;
-        this.vectors.set(row['id'] as number, row['file_id'] as number, { data, scale: row['scale'] as number });
+      let after = -1;
+      for (;;) {
+        const rows = statement.all([after, LOAD_SLICE]);
+        for (const row of rows) this.loadChunk(row as Record<string, SQLiteValue>);
+        if (rows.length < LOAD_SLICE) break;
+        after = (rows[rows.length - 1] as Record<string, SQLiteValue>)['id'] as number;
+        if (pause) await pause();
       }
     } finally {
       statement.finalize();
     }
+  }
+
+  private loadChunk(row: Record<string, SQLiteValue>): void {
+    const id = row['id'] as number;
+    this.chunkFiles.set(id, row['file_id'] as number);
+    this.chunkNames.set(id, nameTerms(String(row['container']), String(row['name'])));
+    this.chunkLengths.set(id, row['term_count'] as number);
+    this.totalLength += row['term_count'] as number;
+    if (row['vector'] === null) return;
+    const bytes = row['vector'] as Uint8Array;
+    const data = new Int8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    if (data.length === this.vectors.dimension) this.vectors.set(id, row['file_id'] as number, { data, scale: row['scale'] as number });
   }
 
   meta(key: string): string | undefined {

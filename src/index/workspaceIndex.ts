@@ -56,13 +56,13 @@ export class WorkspaceIndex {
   private lastRun: IndexRunSummary | undefined;
   private inFlight: Promise<IndexRunSummary> | undefined;
 
-  private constructor(private readonly options: WorkspaceIndexOptions) {
+  private constructor(private readonly options: WorkspaceIndexOptions, store: IndexStore) {
     const { embedder } = options;
     this.chunker = new Chunker(options.grammars ?? new GrammarLoader(), {
       countTokens: embedder ? (text) => embedder.countTokens(text) : estimateTokens,
       maxTokens: embedder?.maxCodeTokens ?? ESTIMATED_MAX_TOKENS,
     });
-    this.attach(IndexStore.open(options.storageFolder, { ...storeOptionsFor(embedder), ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}) }));
+    this.attach(store);
   }
 
   get store(): IndexStore {
@@ -99,14 +99,22 @@ export class WorkspaceIndex {
       this.options.onRebuild?.(this.damaged);
       try { this.currentStore.close(); } catch { /* already unusable */ }
       IndexStore.discard(this.options.storageFolder);
-      this.attach(IndexStore.open(this.options.storageFolder, storeOptionsFor(this.options.embedder)));
+      this.attach(await IndexStore.open(this.options.storageFolder, storeOptionsFor(this.options.embedder)));
       return empty;
     }
   }
 
-  /** Opens or creates the index (a corrupt database is rebuilt, see IndexStore.open). */
-  static open(options: WorkspaceIndexOptions): WorkspaceIndex {
-    return new WorkspaceIndex(options);
+  /**
+   * Opens or creates the index (a corrupt database is rebuilt, see IndexStore.open). Loading a
+   * large index into memory awaits `yieldToOthers` between slices.
+   */
+  static async open(options: WorkspaceIndexOptions): Promise<WorkspaceIndex> {
+    const store = await IndexStore.open(
+      options.storageFolder,
+      { ...storeOptionsFor(options.embedder), ...(options.onRebuild ? { onRebuild: options.onRebuild } : {}) },
+      options.yieldToOthers,
+    );
+    return new WorkspaceIndex(options, store);
   }
 
   /** Brings the whole index up to date; a call during a run joins that run. */

@@ -89,7 +89,7 @@ function materialise(shard: string): { root: string; files: number; bytes: numbe
 
 async function indexing(root: string, embedder: Embedder | null): Promise<Record<string, unknown>> {
   const storageFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-index-'));
-  const index = WorkspaceIndex.open({ storageFolder, walk: { roots: [root] }, embedder });
+  const index = await WorkspaceIndex.open({ storageFolder, walk: { roots: [root] }, embedder });
   try {
     const cpu0 = process.cpuUsage();
     const summary = await index.update();
@@ -131,8 +131,8 @@ async function indexing(root: string, embedder: Embedder | null): Promise<Record
 }
 
 /** A store of `size` chunks: the project's real chunks repeated under distinct paths, random vectors. */
-function syntheticStore(folder: string, base: Chunk[], size: number, dimension: number): void {
-  const store = IndexStore.open(folder, { dimension, signature: 'bench' });
+async function syntheticStore(folder: string, base: Chunk[], size: number, dimension: number): Promise<void> {
+  const store = await IndexStore.open(folder, { dimension, signature: 'bench' });
   const perFile = 20;
   let made = 0;
   let batch: { file: Parameters<IndexStore['writeFiles']>[0][number]['file']; chunks: ChunkRecord[] }[] = [];
@@ -153,10 +153,10 @@ function syntheticStore(folder: string, base: Chunk[], size: number, dimension: 
   store.close();
 }
 
-function searchLatency(folder: string, dimension: number, queries: number): Record<string, unknown> {
+async function searchLatency(folder: string, dimension: number, queries: number): Promise<Record<string, unknown>> {
   const rssBefore = process.memoryUsage().rss;
   const opened = performance.now();
-  const store = IndexStore.open(folder, { dimension, signature: 'bench' });
+  const store = await IndexStore.open(folder, { dimension, signature: 'bench' });
   const openMs = performance.now() - opened;
   const search = new IndexSearch(store, null);
   const fused: number[] = [];
@@ -210,7 +210,7 @@ function searchLatency(folder: string, dimension: number, queries: number): Reco
 async function main(): Promise<void> {
   // Child mode: open one store in a fresh process and report (memory as the worker would see it).
   if (args.has('measure-store')) {
-    const result = searchLatency(args.get('measure-store') as string, Number(args.get('dimension')), Number(args.get('queries') ?? 200));
+    const result = await searchLatency(args.get('measure-store') as string, Number(args.get('dimension')), Number(args.get('queries') ?? 200));
     process.stdout.write(JSON.stringify(result));
     return;
   }
@@ -238,7 +238,7 @@ async function main(): Promise<void> {
     // Search latency at each size, each in a fresh process.
     const dimension = embedder?.dimension ?? 256;
     const baseFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-base-'));
-    const base = WorkspaceIndex.open({ storageFolder: baseFolder, walk: { roots: [project.root] }, embedder: null });
+    const base = await WorkspaceIndex.open({ storageFolder: baseFolder, walk: { roots: [project.root] }, embedder: null });
     await base.update();
     const chunks = base.store.chunks(base.store.files().flatMap((f) => base.store.chunkIdsOf(f.path)));
     base.close();
@@ -249,7 +249,7 @@ async function main(): Promise<void> {
       const folder = mkdtempSync(join(tmpdir(), 'kestrel-bench-store-'));
       try {
         const built = performance.now();
-        syntheticStore(folder, chunks, size, dimension);
+        await syntheticStore(folder, chunks, size, dimension);
         const buildSeconds = (performance.now() - built) / 1000;
         const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-store', folder, '--dimension', String(dimension), '--queries', args.get('queries') ?? '200'], { encoding: 'utf8', maxBuffer: 1 << 20 });
         searchResults[String(size)] = { ...JSON.parse(output), storeWriteSeconds: Number(buildSeconds.toFixed(1)) };

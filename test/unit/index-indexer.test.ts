@@ -22,11 +22,11 @@ interface Setup {
   cleanup: () => void;
 }
 
-function setup(): Setup {
+async function setup(): Promise<Setup> {
   const root = copyCorpus();
   const folder = mkdtempSync(join(tmpdir(), 'kestrel-idx-'));
   const embedder = new HashingEmbedder(32);
-  const store = IndexStore.open(folder, storeOptionsFor(embedder));
+  const store = await IndexStore.open(folder, storeOptionsFor(embedder));
   const chunker = new Chunker(grammars, { countTokens: (t) => embedder.countTokens(t), maxTokens: embedder.maxCodeTokens });
   return {
     root,
@@ -44,7 +44,7 @@ function setup(): Setup {
 }
 
 test('a second run re-embeds nothing; a touched but identical file is not re-embedded', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     const first = await s.indexer().run();
     assert.equal(first.filesIndexed, 5);
@@ -71,7 +71,7 @@ test('a second run re-embeds nothing; a touched but identical file is not re-emb
 });
 
 test('a changed file is re-chunked and re-embedded alone; a deleted one leaves the index', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     await s.indexer().run();
     const before = s.embedder.textsEmbedded;
@@ -97,7 +97,7 @@ test('a changed file is re-chunked and re-embedded alone; a deleted one leaves t
 });
 
 test('updateFile re-indexes one saved file, skips what the rules skip, and forgets deleted files', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     const indexer = s.indexer();
     await indexer.run();
@@ -119,7 +119,7 @@ test('updateFile re-indexes one saved file, skips what the rules skip, and forge
 });
 
 test('a cancelled run keeps the files it finished; the next run (even after a restart) does the rest', async () => {
-  const s = setup();
+  const s = await setup();
   try {
     const controller = new AbortController();
     const progress: IndexProgress[] = [];
@@ -139,7 +139,7 @@ test('a cancelled run keeps the files it finished; the next run (even after a re
 
     // A restart: reopen the store from disk.
     s.store.close();
-    const store = IndexStore.open(s.folder, storeOptionsFor(s.embedder));
+    const store = await IndexStore.open(s.folder, storeOptionsFor(s.embedder));
     const chunker = new Chunker(grammars, { countTokens: (t) => s.embedder.countTokens(t), maxTokens: s.embedder.maxCodeTokens });
     const resumed = await new Indexer({ store, chunker, embedder: s.embedder, walk: { roots: [s.root] } }).run();
     assert.deepEqual([resumed.filesIndexed, resumed.filesUnchanged, resumed.cancelled], [3, 2, false]);
@@ -164,7 +164,7 @@ test('indexing waits for foreground work between batches (priority gate)', async
   await waiting;
   assert.equal(idle, true);
 
-  const s = setup();
+  const s = await setup();
   try {
     let yields = 0;
     await s.indexer({ batchFiles: 2, embedBatch: 2, yieldToOthers: async () => { yields++; } }).run();
@@ -177,7 +177,7 @@ test('indexing waits for foreground work between batches (priority gate)', async
 test('without an embedder the index still builds for BM25 search', async () => {
   const root = copyCorpus();
   const folder = mkdtempSync(join(tmpdir(), 'kestrel-idx-'));
-  const store = IndexStore.open(folder, storeOptionsFor(null));
+  const store = await IndexStore.open(folder, storeOptionsFor(null));
   const chunker = new Chunker(grammars, { countTokens: (t) => Math.ceil(t.length / 4), maxTokens: 256 });
   try {
     const summary = await new Indexer({ store, chunker, embedder: null, walk: { roots: [root] } }).run();

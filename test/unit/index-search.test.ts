@@ -21,7 +21,7 @@ let search: IndexSearch;
 before(async () => {
   root = copyCorpus();
   folder = mkdtempSync(join(tmpdir(), 'kestrel-search-'));
-  store = IndexStore.open(folder, storeOptionsFor(embedder));
+  store = await IndexStore.open(folder, storeOptionsFor(embedder));
   chunker = new Chunker(new GrammarLoader(), { countTokens: (t) => embedder.countTokens(t), maxTokens: embedder.maxCodeTokens });
   await new Indexer({ store, chunker, embedder, walk: { roots: [root] } }).run();
   search = new IndexSearch(store, embedder);

@@ -24,7 +24,7 @@ function chunk(name: string, text: string, vector?: number[]): ChunkRecord {
   return vector ? { ...base, vector: quantize(Float32Array.from(vector)) } : base;
 }
 
-test('identifiers split on snake_case, camelCase and acronyms, and keep the whole name as a term', () => {
+test('identifiers split on snake_case, camelCase and acronyms, and keep the whole name as a term', async () => {
   assert.deepEqual(identifierParts('parseHTTPRequest'), ['parse', 'http', 'request']);
   assert.deepEqual(identifierParts('get_user_id2'), ['get', 'user', 'id2']);
   assert.deepEqual(identifierParts('XMLHttpRequest'), ['xml', 'http', 'request']);
@@ -32,7 +32,7 @@ test('identifiers split on snake_case, camelCase and acronyms, and keep the whol
   assert.deepEqual(queryTerms('how to add an item'), ['how', 'to', 'add', 'an', 'item']);
 });
 
-test('int8 vectors keep cosine ranking; the matrix scans, filters, updates and deletes rows', () => {
+test('int8 vectors keep cosine ranking; the matrix scans, filters, updates and deletes rows', async () => {
   const v = Float32Array.from([0.6, -0.8, 0, 0]);
   const back = dequantize(quantize(v));
   assert.ok(Math.abs((back[0] as number) - 0.6) < 0.01 && Math.abs((back[1] as number) + 0.8) < 0.01);
@@ -56,7 +56,7 @@ test('int8 vectors keep cosine ranking; the matrix scans, filters, updates and d
   }
 });
 
-test('the SIMD scan ranks exactly like the plain loop on many random vectors', () => {
+test('the SIMD scan ranks exactly like the plain loop on many random vectors', async () => {
   const dimension = 40; // not a multiple of 16: rows are padded
   const simd = new VectorMatrix(dimension, 8, true);
   const plain = new VectorMatrix(dimension, 8, false);
@@ -74,10 +74,10 @@ test('the SIMD scan ranks exactly like the plain loop on many random vectors', (
   }
 });
 
-test('files, chunks, terms and vectors are written together and survive a reopen', () => {
+test('files, chunks, terms and vectors are written together and survive a reopen', async () => {
   const folder = tempFolder();
   try {
-    let store = IndexStore.open(folder, OPTIONS);
+    let store = await IndexStore.open(folder, OPTIONS);
     assert.equal(store.rebuiltBecause, undefined);
     store.writeFiles([
       { file: fileRecord('/ws/a.py'), chunks: [chunk('parse_http_request', 'def parse_http_request(raw): ...', [1, 0, 0, 0]), chunk('helper', 'def helper(): ...', [0, 1, 0, 0])] },
@@ -90,7 +90,7 @@ test('files, chunks, terms and vectors are written together and survive a reopen
     assert.equal(store.bm25('parseHttpRequest', 10).length, 1);
     store.close();
 
-    store = IndexStore.open(folder, OPTIONS);
+    store = await IndexStore.open(folder, OPTIONS);
     assert.equal(store.file('/ws/a.py')?.hash, 'h1');
     assert.equal(store.vectors.size, 2, 'vectors are loaded back into memory');
     // Replacing a file's chunks drops the old ones, terms and vectors included.
@@ -108,10 +108,10 @@ test('files, chunks, terms and vectors are written together and survive a reopen
   }
 });
 
-test('BM25 skips a term most chunks hold when the query has rarer ones, and still answers a query of common words', () => {
+test('BM25 skips a term most chunks hold when the query has rarer ones, and still answers a query of common words', async () => {
   const folder = tempFolder();
   try {
-    const store = IndexStore.open(folder, { dimension: 0, signature: 'bm25' });
+    const store = await IndexStore.open(folder, { dimension: 0, signature: 'bm25' });
     const many = Array.from({ length: 1100 }, (_, i) => chunk(`handler_${i}`, `def handler_${i}(value): return value + ${i}`));
     many.push(chunk('parse_invoice', 'def parse_invoice(value): return value'));
     many.push(chunk('invoice_total', 'def invoice_total(lines): return sum(lines)'));
@@ -127,19 +127,19 @@ test('BM25 skips a term most chunks hold when the query has rarer ones, and stil
   }
 });
 
-test('a garbage file where the database should be is moved aside and rebuilt', () => {
+test('a garbage file where the database should be is moved aside and rebuilt', async () => {
   const folder = tempFolder();
   try {
     writeFileSync(join(folder, DATABASE_FILE), 'this is not a database '.repeat(300));
     const reasons: string[] = [];
-    const store = IndexStore.open(folder, { ...OPTIONS, onRebuild: (r) => reasons.push(r) });
+    const store = await IndexStore.open(folder, { ...OPTIONS, onRebuild: (r) => reasons.push(r) });
     assert.ok(store.rebuiltBecause, 'says why');
     assert.equal(reasons.length, 1);
     assert.ok(existsSync(join(folder, `${DATABASE_FILE}.bad`)), 'the old file is kept aside once');
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: [chunk('f', 'def f(): pass', [1, 0, 0, 0])] }]);
     assert.equal(store.stats().chunks, 1, 'the rebuilt index works');
     store.close();
-    const reopened = IndexStore.open(folder, OPTIONS);
+    const reopened = await IndexStore.open(folder, OPTIONS);
     assert.equal(reopened.rebuiltBecause, undefined);
     reopened.close();
   } finally {
@@ -147,13 +147,13 @@ test('a garbage file where the database should be is moved aside and rebuilt', (
   }
 });
 
-test('another application\'s SQLite database, an older schema or a truncated file are rebuilt too', () => {
+test('another application\'s SQLite database, an older schema or a truncated file are rebuilt too', async () => {
   const folder = tempFolder();
   try {
     const foreign = new sqlite.Database(join(folder, DATABASE_FILE));
     foreign.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO users (name) VALUES ('ada');");
     foreign.close();
-    let store = IndexStore.open(folder, OPTIONS);
+    let store = await IndexStore.open(folder, OPTIONS);
     assert.match(store.rebuiltBecause ?? '', /not a Kestrel index/);
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: [chunk('f', 'def f(): pass', [1, 0, 0, 0])] }]);
     store.close();
@@ -161,14 +161,14 @@ test('another application\'s SQLite database, an older schema or a truncated fil
     const older = new sqlite.Database(join(folder, DATABASE_FILE));
     older.exec('PRAGMA user_version = 0');
     older.close();
-    store = IndexStore.open(folder, OPTIONS);
+    store = await IndexStore.open(folder, OPTIONS);
     assert.match(store.rebuiltBecause ?? '', /schema/);
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: [chunk('f', 'def f(): pass ' + 'x '.repeat(5000), [1, 0, 0, 0])] }]);
     store.close();
 
     const bytes = readFileSync(join(folder, DATABASE_FILE));
     writeFileSync(join(folder, DATABASE_FILE), bytes.subarray(0, Math.floor(bytes.length / 2)));
-    store = IndexStore.open(folder, OPTIONS);
+    store = await IndexStore.open(folder, OPTIONS);
     assert.ok(store.rebuiltBecause, 'a truncated file is detected');
     assert.equal(store.stats().files, 0);
     store.close();
@@ -177,10 +177,10 @@ test('another application\'s SQLite database, an older schema or a truncated fil
   }
 });
 
-test('damaged pages behind a valid header are found while loading, and the index starts again', () => {
+test('damaged pages behind a valid header are found while loading, and the index starts again', async () => {
   const folder = tempFolder();
   try {
-    let store = IndexStore.open(folder, OPTIONS);
+    let store = await IndexStore.open(folder, OPTIONS);
     const chunks = Array.from({ length: 400 }, (_, i) => chunk(`function_${i}`, `def function_${i}(): return ${'x + '.repeat(40)}1`, [1, 0, 0, i / 400]));
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks }]);
     store.close();
@@ -189,7 +189,7 @@ test('damaged pages behind a valid header are found while loading, and the index
     // Keep the header page; overwrite the rest with noise.
     for (let i = 4096; i < bytes.length; i++) bytes[i] = (i * 7919) & 0xff;
     writeFileSync(path, bytes);
-    store = IndexStore.open(folder, OPTIONS);
+    store = await IndexStore.open(folder, OPTIONS);
     assert.ok(store.rebuiltBecause, 'rebuilt');
     assert.equal(store.stats().chunks, 0);
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: chunks.slice(0, 3) }]);
@@ -200,13 +200,13 @@ test('damaged pages behind a valid header are found while loading, and the index
   }
 });
 
-test('a new chunker or embedder signature empties the index; a stale lock from a crash is cleared', () => {
+test('a new chunker or embedder signature empties the index; a stale lock from a crash is cleared', async () => {
   const folder = tempFolder();
   try {
-    let store = IndexStore.open(folder, OPTIONS);
+    let store = await IndexStore.open(folder, OPTIONS);
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: [chunk('f', 'def f(): pass', [1, 0, 0, 0])] }]);
     store.close();
-    store = IndexStore.open(folder, { dimension: 8, signature: 'test 2' });
+    store = await IndexStore.open(folder, { dimension: 8, signature: 'test 2' });
     assert.equal(store.stats().files, 0);
     assert.equal(store.vectors.dimension, 8);
     store.close();
@@ -215,7 +215,7 @@ test('a new chunker or embedder signature empties the index; a stale lock from a
     mkdirSync(lock);
     const old = new Date(Date.now() - 10 * 60_000);
     utimesSync(lock, old, old);
-    store = IndexStore.open(folder, { dimension: 8, signature: 'test 2' });
+    store = await IndexStore.open(folder, { dimension: 8, signature: 'test 2' });
     store.writeFiles([{ file: fileRecord('/ws/a.py'), chunks: [] }]);
     assert.equal(store.stats().files, 1);
     store.close();

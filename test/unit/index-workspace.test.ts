@@ -13,7 +13,7 @@ test('WorkspaceIndex: concurrent updates share one run, status reports progress 
   const storageFolder = mkdtempSync(join(tmpdir(), 'kestrel-wsi-'));
   const gate = new PriorityGate();
   const phases: string[] = [];
-  const index = WorkspaceIndex.open({
+  const index = await WorkspaceIndex.open({
     storageFolder,
     walk: { roots: [root], exclude: ['docs/**'] },
     embedder: new HashingEmbedder(32),
