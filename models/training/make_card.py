@@ -79,6 +79,13 @@ def main():
     summary = json.load(open(os.path.join(args.work, 'corpus', 'summary.json')))
     manifest_digest = sha256(os.path.join(args.work, 'corpus', 'manifest.jsonl'))
     assert manifest_digest == summary['manifest_sha256']
+    # reference point for the loss: the valid tokens' cross-entropy under train unigram frequencies
+    import numpy as np
+    tr = np.bincount(np.fromfile(os.path.join(args.work, 'data', 'train.bin'), dtype=np.uint16),
+                     minlength=margs['vocab_size']) + 0.5
+    va = np.bincount(np.fromfile(os.path.join(args.work, 'data', 'valid.bin'), dtype=np.uint16),
+                     minlength=margs['vocab_size'])
+    unigram = float(-(va / va.sum() * np.log(tr / tr.sum())).sum())
     tokens_trained = int(last['iter']) * cfg['batch_size'] * cfg['seq_len'] * cfg['grad_accum']
 
     shutil.copy(os.path.join(args.work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
@@ -144,6 +151,7 @@ def main():
             'nonEmbeddingParameters': n_non_emb,
             'validLoss': float(last['val_loss']),
             'bestValidLoss': best_val,
+            'unigramBaselineLoss': round(unigram, 4),
             'validLossNote': 'mean cross-entropy (nats/token) on fixed valid batches with the training '
                              'mix: 50% FIM documents (half PSM, half SPM), packed',
             'lineCompletion': {'protocol': 'CodeXGLUE line-level: rest of the line from a random cursor, '
@@ -225,6 +233,7 @@ Generation stops at `<|endoftext|>`.
 | metric | value |
 | --- | --- |
 | validation loss (nats/token, training mix) | {float(last['val_loss']):.3f} |
+| reference: train unigram frequencies on the valid tokens | {unigram:.3f} |
 | line completion exact match (%) | {ev['exact_match']} |
 | line completion edit similarity | {ev['edit_similarity']} |
 
@@ -236,6 +245,10 @@ match of the stripped text and edit similarity (difflib ratio x 100, as fuzzywuz
 | context (end) | target | prediction |
 | --- | --- | --- |
 {ex}
+
+## Limitations
+{'This model saw ' + f'{tokens_trained:,}' + ' tokens: its loss is only a little below that of unigram frequencies, and greedy decoding falls into repetition (see the examples). It is not useful as a completion model; it is the first end-to-end output of the recipe, with the real contract (ONNX with KV cache, tokenizer, FIM tokens, kestrel.json) for the engine to run and test against. Train `config/small_gpu.py` on an accelerator for a usable model.' if tokens_trained < 50_000_000 else 'Trained briefly; quality is limited by model size.'}
+The context it was trained on is {cfg['seq_len']} tokens; longer prompts use RoPE positions it never saw.
 
 ## Data licences
 The training data is DFSG-free source from Debian main; each package's licence (from its Debian
