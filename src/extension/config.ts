@@ -16,7 +16,12 @@ export class Config {
   }
 
   workerSettings(): WorkerSettings {
-    return { device: this.get('device'), model: this.get('model'), modelPaths: this.get('modelPaths') };
+    return {
+      device: this.get('device'),
+      model: this.get('model'),
+      modelPaths: this.get('modelPaths'),
+      completionMaxTokens: this.get('completions.maxTokens'),
+    };
   }
 
   /**
