@@ -63,6 +63,7 @@ def quantize_int8(model, mode='dynamic'):
     g = model.graph
     inits = _inits(model)
     new_nodes, new_inits, drop = [], [], set()
+    dql_done = set()
     consumers = {}
     for n in g.node:
         for i in n.input:
@@ -104,7 +105,8 @@ def quantize_int8(model, mode='dynamic'):
             qn, sn = node.input[1] + '_int8', node.input[1] + '_col_scale'
             new_inits += [numpy_helper.from_array(q, qn), numpy_helper.from_array(s, sn)]
             drop.add(node.input[1])
-            new_nodes.append((node, _matmul_int8(node.input[0], qn, sn, node.output[0], q.shape[1], mode, new_inits)))
+            new_nodes.append((node, _matmul_int8(node.input[0], qn, sn, node.output[0], q.shape[1], mode, new_inits,
+                                                 dql_done)))
 
     # splice replacements in place (keeps topological order)
     rebuilt = []
@@ -125,7 +127,7 @@ def quantize_int8(model, mode='dynamic'):
     return model
 
 
-def _matmul_int8(a, wq, ws, out, n_cols, mode, new_inits):
+def _matmul_int8(a, wq, ws, out, n_cols, mode, new_inits, dql_done=None):
     p = out + '_q'
     if mode == 'weight-only':
         zp = p + 'wzp'
@@ -134,11 +136,18 @@ def _matmul_int8(a, wq, ws, out, n_cols, mode, new_inits):
                 helper.make_node('MatMul', [a, p + 'w'], [out])]
     zp = p + 'wzp'
     new_inits.append(numpy_helper.from_array(np.zeros(n_cols, dtype=np.int8), zp))
-    return [helper.make_node('DynamicQuantizeLinear', [a], [p + 'a', p + 'as', p + 'azp']),
-            helper.make_node('MatMulInteger', [p + 'a', wq, p + 'azp', zp], [p + 'i32']),
+    # one DynamicQuantizeLinear per activation, shared by the products that read it (q, k, v; gate, up)
+    aq = a + '_dq'
+    head = [] if dql_done is not None and a in dql_done else \
+        [helper.make_node('DynamicQuantizeLinear', [a], [aq, aq + '_scale', aq + '_zp'])]
+    if dql_done is not None:
+        dql_done.add(a)
+    return head + [
+            helper.make_node('MatMulInteger', [aq, wq, aq + '_zp', zp], [p + 'i32']),
+            # Mul(Cast(int32), a_scale * w_scale): the shape onnxruntime fuses into MatMulIntegerToFloat
+            helper.make_node('Mul', [aq + '_scale', ws], [p + 'scale']),
             helper.make_node('Cast', [p + 'i32'], [p + 'f'], to=TensorProto.FLOAT),
-            helper.make_node('Mul', [p + 'f', p + 'as'], [p + 'f2']),
-            helper.make_node('Mul', [p + 'f2', ws], [out])]
+            helper.make_node('Mul', [p + 'f', p + 'scale'], [out])]
 
 
 def _retarget_head(g, old_w, wq, ws, mode, new_nodes, new_inits, consumers):
