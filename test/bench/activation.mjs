@@ -1,32 +1,12 @@
 // Benchmark: Kestrel's activation time in a real VS Code (budget <= 50 ms) and its worker's
 // spawn-to-ready time. Launches VS Code N times (default 5; KESTREL_BENCH_RUNS overrides), one
 // sample each, and prints medians. Run: `npm run bench:activation` (after `bash test/host/setup.sh`).
-import { mkdtempSync, readFileSync, rmSync, cpSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { runTests } from '@vscode/test-electron';
+import { runInHost } from './hostRun.mjs';
 import { median } from './stats.mjs';
 
-const root = resolve(import.meta.dirname, '..', '..');
 const runs = Number(process.env.KESTREL_BENCH_RUNS ?? 5);
 const samples = [];
-for (let i = 0; i < runs; i++) {
-  const scratch = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
-  const workspace = join(scratch, 'workspace');
-  cpSync(join(root, 'test', 'fixtures', 'workspace'), workspace, { recursive: true });
-  process.env.KESTREL_BENCH_RESULTS = join(scratch, 'sample.json');
-  try {
-    await runTests({
-      vscodeExecutablePath: join(root, 'test', 'host', 'vscode-launcher'),
-      extensionDevelopmentPath: root,
-      extensionTestsPath: join(root, 'out', 'test', 'bench', 'host', 'activation.js'),
-      launchArgs: [workspace],
-    });
-    samples.push(JSON.parse(readFileSync(process.env.KESTREL_BENCH_RESULTS, 'utf8')));
-  } finally {
-    rmSync(scratch, { recursive: true, force: true });
-  }
-}
+for (let i = 0; i < runs; i++) samples.push(await runInHost('activation'));
 
 const fmt = (ms) => `${ms.toFixed(1)} ms`;
 const column = (key) => samples.map((s) => s[key]);
@@ -37,4 +17,3 @@ console.log(`  activation total (load + activate), budget 50 ms        ${fmt(med
 console.log(`  extension.activate() as a caller sees it (adds VS Code's own activation work)  ${fmt(median(column('activateReturnedMs')))}`);
 console.log(`  worker spawn -> ready (answers kestrel/status)          ${fmt(median(column('spawnToReadyMs')))}`);
 console.log(`  activate() -> worker ready (incl. loading the client)   ${fmt(median(column('activateToWorkerReadyMs')))}`);
-console.log(`  worker RSS, no model loaded                             ${(median(column('workerRssBytes')) / 2 ** 20).toFixed(0)} MB`);

@@ -34,7 +34,6 @@ export async function run(): Promise<void> {
     activateReturnedMs,
     spawnToReadyMs,
     activateToWorkerReadyMs,
-    workerRssBytes: (await api.workerStatus()).memory.rssBytes,
   };
   console.log(`kestrel bench sample: ${JSON.stringify(sample)}`);
   const out = process.env['KESTREL_BENCH_RESULTS'];
