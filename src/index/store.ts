@@ -225,15 +225,16 @@ export class IndexStore {
       this.filesById.set(file.id, file);
       this.filesByPath.set(file.path, file);
     }
-    const statement = this.db.prepare('SELECT id, file_id, term_count, name, container, vector, scale FROM chunks WHERE id > ? ORDER BY id LIMIT ?');
+    // One allocation for the matrix instead of doubling its way up.
+    const withVectors = Number((this.db.get('SELECT COUNT(*) AS n FROM chunks WHERE vector IS NOT NULL') as Record<string, SQLiteValue>)['n']);
+    this.vectors.reserve(withVectors);
+    // Nothing else uses the store until open() returns, so the statement can stay open across pauses.
+    const statement = this.db.prepare('SELECT id, file_id, term_count, name, container, vector, scale FROM chunks');
     try {
-      let after = -1;
-      for (;;) {
-        const rows = statement.all([after, LOAD_SLICE]);
-        for (const row of rows) this.loadChunk(row as Record<string, SQLiteValue>);
-        if (rows.length < LOAD_SLICE) break;
-        after = (rows[rows.length - 1] as Record<string, SQLiteValue>)['id'] as number;
-        if (pause) await pause();
+      let rows = 0;
+      for (const row of statement.iterate()) {
+        this.loadChunk(row as Record<string, SQLiteValue>);
+        if (++rows % LOAD_SLICE === 0 && pause) await pause();
       }
     } finally {
       statement.finalize();

@@ -77,6 +77,11 @@ export class VectorMatrix {
     return this.memory.buffer.byteLength + this.factors.byteLength + this.ids.byteLength + this.files.byteLength;
   }
 
+  /** Makes room for `rows` rows at once (before loading a known number of them). */
+  reserve(rows: number): void {
+    if (rows > this.capacity) this.allocate(rows);
+  }
+
   has(id: number): boolean {
     return this.rowOf.has(id);
   }
