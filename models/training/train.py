@@ -209,6 +209,7 @@ if os.path.exists(log_path) and iter_num > 0:  # continue the wall clock of a re
         rows = [r for r in csv.DictReader(f) if int(r['iter']) <= iter_num]
     prev_seconds = float(rows[-1]['seconds']) if rows else 0.0
 recent = []
+start_iter = iter_num
 t0 = time.time()
 while True:
     lr = get_lr(iter_num, prev_seconds + time.time() - t_start)
@@ -216,7 +217,8 @@ while True:
         g['lr'] = lr
     last = iter_num >= max_iters
     out_of_time = max_seconds and prev_seconds + time.time() - t_start > max_seconds
-    if iter_num % eval_interval == 0 or last or out_of_time:
+    fresh_resume = iter_num == start_iter and iter_num > 0  # this step was evaluated before the stop
+    if (iter_num % eval_interval == 0 and not fresh_resume) or last or out_of_time:
         val = evaluate()
         if master:
             train_loss = float(np.mean(recent)) if recent else float('nan')
