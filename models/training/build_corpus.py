@@ -273,6 +273,8 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--packages', default='', help='comma-separated train packages (must be listed)')
     ap.add_argument('--stdlib', action='store_true', help='add /usr/lib/python3.11 to the train split')
+    ap.add_argument('--keep-debs', action='store_true',
+                    help='keep downloaded .debs in work/debs (default: the per-package shard is the cache)')
     args = ap.parse_args()
 
     train_all = read_list(os.path.join(args.lists, 'train-packages.txt'))
@@ -306,7 +308,8 @@ def main():
                 print(f'  ! {p}: no .deb (not in this Debian release?)', flush=True)
                 continue
             st = extract_package(p, debs[p], os.path.join(sharddir, p + '.jsonl'))
-            os.remove(debs[p])  # the shard is the cache; .debs are large
+            if not args.keep_debs:
+                os.remove(debs[p])  # the shard is the cache; .debs are large
         print(f'[{time.time() - t0:6.0f}s] unpacked {min(i + 40, len(missing))}/{len(missing)}', flush=True)
     if args.stdlib and not os.path.exists(os.path.join(sharddir, 'python3.11-stdlib.jsonl')):
         stdlib_shard(os.path.join(sharddir, 'python3.11-stdlib.jsonl'))
