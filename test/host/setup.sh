@@ -31,7 +31,7 @@ DEBIAN_PACKAGES=(
   # Headers for code-server's native modules (kerberos, native-keymap, keytar-like secret storage).
   libkrb5-dev libx11-dev libxkbfile-dev libsecret-1-dev pkg-config
   # Used by other parts of Kestrel's test suite (model training recipe tests, python tooling).
-  python3-torch python3-onnx python3-pytest python3-numpy python3-matplotlib libopenblas0-pthread
+  python3-torch python3-onnx python3-pytest python3-numpy python3-matplotlib python3-regex libopenblas0-pthread
 )
 
 log() { printf '[kestrel setup] %s\n' "$*"; }
