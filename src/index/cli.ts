@@ -4,7 +4,7 @@
  * cache folder (never into DIR) unless --store says where.
  */
 import { createHash } from 'node:crypto';
-import { homedir } from 'node:os';
+import { availableParallelism, homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { DEVICE_SETTINGS, type DeviceSetting } from '../protocol';
 import { intOption, parseArgs, type ParsedArgs } from '../engine/cli/args';
@@ -60,7 +60,8 @@ async function embedderFromArgs(args: ParsedArgs, shippedModels: string): Promis
     console.error('note: no embedding model found; searching by BM25 only (pass --model DIR to use one)');
     return null;
   }
-  const embedder = await OnnxEmbedder.load(entry, device);
+  // In a terminal nothing competes with indexing: use the cores (the worker keeps one thread).
+  const embedder = await OnnxEmbedder.load(entry, device, { threads: Math.min(4, availableParallelism()) });
   console.error(`embedder: ${embedder.id} on ${embedder.providerSummary}`);
   return embedder;
 }
