@@ -47,8 +47,9 @@ function findFile(folders: readonly string[], file: string): string | undefined 
 }
 
 /** Loads grammars on first use and keeps them; one per process is enough. */
+let runtime: Promise<void> | undefined;
+
 export class GrammarLoader {
-  private runtime: Promise<void> | undefined;
   private readonly languages = new Map<string, Promise<Language>>();
   private readonly folders: string[];
 
@@ -57,13 +58,15 @@ export class GrammarLoader {
   }
 
   private init(): Promise<void> {
-    this.runtime ??= Parser.init({
+    // The runtime is process-wide: a second Parser.init would make a second WebAssembly instance,
+    // and grammars loaded through one break in the other. Every loader shares the first.
+    runtime ??= Parser.init({
       locateFile: (file: string, prefix: string) => findFile(this.folders, file) ?? join(prefix, file),
     }).catch((error: unknown) => {
-      this.runtime = undefined;
+      runtime = undefined;
       throw new GrammarError(`tree-sitter runtime failed to load: ${String(error)}`);
     });
-    return this.runtime;
+    return runtime;
   }
 
   /** The grammar for a language; rejects with a GrammarError naming the folders searched. */

@@ -3,15 +3,10 @@
  * single- versus multi-line completions from the parse tree and tells whether a suggestion adds
  * syntax errors. WebAssembly only, so it loads in plain Node and in VS Code's Electron alike.
  *
- * Where the .wasm files are: the worker bundle ships them beside itself (dist/tree-sitter.wasm,
- * dist/grammars/*.wasm, copied by esbuild.mjs); tests and the CLI run from the repository find them
- * in node_modules.
+ * The .wasm files are found by src/index/grammars.ts, the one tree-sitter loader of the project.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { Language, Parser, type Node, type Tree } from 'web-tree-sitter';
+import type { Node, Parser, Tree } from 'web-tree-sitter';
+import { GrammarLoader } from '../../index/grammars';
 import { chooseMultiline } from '../context/mode';
 
 /** Statements and clauses whose ":" opens an indented block. */
@@ -25,37 +20,12 @@ const BLOCK_OWNERS = new Set([
 const BEFORE_CHARS = 3000;
 const AFTER_CHARS = 1500;
 
-function here(): string {
-  try {
-    return dirname(fileURLToPath(import.meta.url));
-  } catch {
-    return process.cwd();
-  }
-}
-
-function locate(bundled: string, packaged: string): string {
-  const beside = join(here(), bundled);
-  if (existsSync(beside)) return beside;
-  return createRequire(join(here(), 'x.js')).resolve(packaged);
-}
-
-let parserReady: Promise<void> | null = null;
-
 export class PythonSyntax {
   private constructor(private readonly parser: Parser) {}
 
-  static async load(): Promise<PythonSyntax> {
-    parserReady ??= Parser.init({
-      locateFile: (name: string, scriptDir: string) => {
-        const beside = join(here(), name);
-        return existsSync(beside) ? beside : join(scriptDir, name);
-      },
-    });
-    await parserReady;
-    const language = await Language.load(locate(join('grammars', 'tree-sitter-python.wasm'), 'tree-sitter-wasms/out/tree-sitter-python.wasm'));
-    const parser = new Parser();
-    parser.setLanguage(language);
-    return new PythonSyntax(parser);
+  /** Loads the Python grammar through the process's grammar loader (one tree-sitter runtime for all). */
+  static async load(grammars: GrammarLoader = new GrammarLoader()): Promise<PythonSyntax> {
+    return new PythonSyntax(await grammars.parser('python'));
   }
 
   parse(text: string): Tree {
