@@ -43,6 +43,16 @@ export interface WorkerSettings {
   modelPaths: string[];
   /** Most tokens one completion may generate (kestrel.completions.maxTokens); absent: the engine's defaults. */
   completionMaxTokens?: number;
+  /** kestrel.index.enable; absent: on. */
+  indexEnable?: boolean;
+  /** Folder for the index databases (the extension's workspace storage); absent: no index. */
+  indexStorage?: string;
+  /** Absolute paths of the workspace folders to index. */
+  workspaceFolders?: string[];
+  /** Globs to leave out: kestrel.index.exclude plus files.exclude keys set to true. */
+  indexExclude?: string[];
+  /** kestrel.index.maxFileSizeKB. */
+  indexMaxFileSizeKB?: number;
 }
 
 export namespace SettingsNotification {
@@ -139,4 +149,160 @@ export namespace ModelStateNotification {
   /** server -> client: the completion model started loading, is ready, failed, or none is wanted. */
   export const method = 'kestrel/modelState' as const;
   export const type = new NotificationType<ModelState>(method);
+}
+
+// --- Workspace index and search ----------------------------------------------------------------
+
+/** A zero-based line/character position and range, as in LSP. */
+export interface IndexRange {
+  start: { line: number; character: number };
+  end: { line: number; character: number };
+}
+
+/** Filters shared by search and similar. */
+export interface SearchFilters {
+  /** Only these language ids (e.g. ['python']). */
+  languages?: string[];
+  /** Only paths matching this glob, relative to the workspace folder ('*.py' means any depth). */
+  pathGlob?: string;
+  /** Results wanted (default 20, at most 200). */
+  limit?: number;
+}
+
+export interface SearchParams extends SearchFilters {
+  query: string;
+}
+
+export interface SimilarParams extends SearchFilters {
+  code: string;
+  /** The file the code comes from and its lines, left out of the results. */
+  notIn?: { path: string; startLine: number; endLine: number };
+}
+
+export interface SearchHitInfo {
+  /** Absolute path on disk. */
+  path: string;
+  /** Relative to its workspace folder, '/'-separated. */
+  rel: string;
+  language: string;
+  /** Function, class, method... as the chunker named it, and the enclosing name. */
+  kind: string;
+  name: string;
+  container: string;
+  /** The chunk's range in the file. */
+  range: IndexRange;
+  /** A few lines of the chunk around the best-matching lines. */
+  snippet: string;
+  /** Zero-based line of the snippet's first line. */
+  snippetLine: number;
+  score: number;
+}
+
+export interface SearchResult {
+  hits: SearchHitInfo[];
+  /** Why there are no hits beyond "nothing matched" (index off, no workspace folder, still indexing). */
+  notice?: string;
+  elapsedMs: number;
+}
+
+export namespace SearchRequest {
+  /** client -> server: hybrid (BM25 + vectors when an embedder runs) search of the workspace index. */
+  export const method = 'kestrel/search' as const;
+  export const type = new RequestType<SearchParams, SearchResult, void>(method);
+}
+
+export namespace SimilarRequest {
+  /** client -> server: chunks most like a piece of code ("Find Similar Code"). */
+  export const method = 'kestrel/similar' as const;
+  export const type = new RequestType<SimilarParams, SearchResult, void>(method);
+}
+
+export interface IndexProgressInfo {
+  phase: 'walking' | 'indexing' | 'done';
+  filesDone: number;
+  filesTotal: number;
+  filesSeen: number;
+  chunksDone: number;
+  skipped: number;
+}
+
+export interface SkippedPathInfo {
+  rel: string;
+  reason: string;
+  isDirectory: boolean;
+  detail?: string;
+}
+
+export interface FolderIndexStatus {
+  folder: string;
+  /** Folder of the index database (the extension's workspace storage). */
+  storage: string;
+  state: 'opening' | 'idle' | 'indexing' | 'error';
+  error?: string;
+  progress?: IndexProgressInfo;
+  lastRun?: { filesSeen: number; filesIndexed: number; filesUnchanged: number; filesRemoved: number; chunksWritten: number; skipped: number; durationMs: number; cancelled: boolean };
+  /** ISO time of the last run that went to the end. */
+  lastCompleteRun?: string;
+  files: number;
+  chunks: number;
+  vectors: number;
+  databaseBytes: number;
+  skippedCounts: Record<string, number>;
+  /** Up to 200 skipped paths with their reasons. */
+  skipped: SkippedPathInfo[];
+  rebuiltBecause?: string;
+}
+
+export interface IndexStatusInfo {
+  enabled: boolean;
+  /** Embedder id (model/variant), or null: BM25 only. */
+  embedder: string | null;
+  /** Why no embedder runs, when none does. */
+  embedderNote?: string;
+  indexing: boolean;
+  folders: FolderIndexStatus[];
+}
+
+export namespace IndexStatusRequest {
+  /** client -> server: what is indexed, by which embedder, and what was skipped and why. */
+  export const method = 'kestrel/indexStatus' as const;
+  export const type = new RequestType0<IndexStatusInfo, void>(method);
+}
+
+export namespace RebuildIndexRequest {
+  /** client -> server: empty every folder's index and index everything again; resolves when done or cancelled. */
+  export const method = 'kestrel/rebuildIndex' as const;
+  export const type = new RequestType0<IndexStatusInfo, void>(method);
+}
+
+export namespace CancelIndexRequest {
+  /** client -> server: stop the index run in flight (the next start or file change resumes it). */
+  export const method = 'kestrel/cancelIndex' as const;
+  export const type = new RequestType0<void, void>(method);
+}
+
+export type FileChangeKind = 'created' | 'changed' | 'deleted';
+
+export interface FilesChangedParams {
+  changes: Array<{ path: string; kind: FileChangeKind }>;
+}
+
+export namespace FilesChangedNotification {
+  /** client -> server: files created, saved or deleted on disk (a rename is a delete and a create). */
+  export const method = 'kestrel/filesChanged' as const;
+  export const type = new NotificationType<FilesChangedParams>(method);
+}
+
+export interface IndexProgressParams {
+  /** True while any folder is being indexed. */
+  indexing: boolean;
+  /** Summed over folders. */
+  progress: IndexProgressInfo;
+  embedder: string | null;
+}
+
+export namespace IndexProgressNotification {
+  /** server -> client: indexing started, advanced or ended. */
+  export const method = 'kestrel/indexProgress' as const;
+  export const type = new NotificationType<IndexProgressParams>(method);
 }

@@ -2,25 +2,15 @@ import * as vscode from 'vscode';
 import { COMMANDS, type CommandId } from './commandIds';
 import type { Ctx } from './ctx';
 import { showModelSwitcher } from './modelSwitcher';
+import { findSimilarCode, IndexStatusDocument, INDEX_STATUS_URI, rebuildIndex, searchWorkspace } from './searchCommands';
 import { StatsPanel } from './statsView';
 
 type CommandFactory = (ctx: Ctx) => (...args: unknown[]) => unknown;
 
-/**
- * Says plainly that a declared command's feature has not shipped in this version, instead of
- * pretending to work. Each use names the feature; the later release replaces the factory.
- */
-function notAvailableYet(feature: string): CommandFactory {
-  return () => () => {
-    // Not awaited: the notice resolves only when dismissed, and the command should not wait for that.
-    void vscode.window.showInformationMessage(`Kestrel: ${feature} is not available in this version yet.`);
-  };
-}
-
 /** Every contributed command, name -> implementation. */
 const COMMAND_TABLE: Record<CommandId, CommandFactory> = {
-  [COMMANDS.searchWorkspace]: notAvailableYet('semantic workspace search'),
-  [COMMANDS.findSimilarCode]: notAvailableYet('finding similar code'),
+  [COMMANDS.searchWorkspace]: (ctx) => (query?: unknown) => searchWorkspace(ctx, typeof query === 'string' ? query : undefined),
+  [COMMANDS.findSimilarCode]: (ctx) => () => findSimilarCode(ctx),
   [COMMANDS.switchModel]: (ctx) => () => showModelSwitcher(ctx),
   [COMMANDS.toggleCompletions]: (ctx) => async () => {
     const enabled = !ctx.config.get('completions.enable');
@@ -29,8 +19,12 @@ const COMMAND_TABLE: Record<CommandId, CommandFactory> = {
   },
   [COMMANDS.triggerCompletion]: () => () => vscode.commands.executeCommand('editor.action.inlineSuggest.trigger'),
   [COMMANDS.showCompletionStats]: (ctx) => () => StatsPanel.show(ctx),
-  [COMMANDS.rebuildIndex]: notAvailableYet('the workspace index'),
-  [COMMANDS.showIndexStatus]: notAvailableYet('the workspace index'),
+  [COMMANDS.rebuildIndex]: (ctx) => () => rebuildIndex(ctx),
+  [COMMANDS.showIndexStatus]: (ctx) => {
+    const document = new IndexStatusDocument(ctx);
+    ctx.extension.subscriptions.push(document, vscode.workspace.registerTextDocumentContentProvider(INDEX_STATUS_URI.scheme, document));
+    return () => document.show();
+  },
   [COMMANDS.showLog]: (ctx) => () => ctx.output.show(true),
   [COMMANDS.restartWorker]: (ctx) => () => ctx.restartWorker(),
 };

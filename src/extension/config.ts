@@ -15,13 +15,30 @@ export class Config {
     await vscode.workspace.getConfiguration(SECTION).update(key, value, vscode.ConfigurationTarget.Global);
   }
 
-  workerSettings(): WorkerSettings {
+  /** `indexStorage`: the extension's workspace storage folder (context.storageUri), absent without a workspace. */
+  workerSettings(indexStorage?: string): WorkerSettings {
     return {
       device: this.get('device'),
       model: this.get('model'),
       modelPaths: this.get('modelPaths'),
       completionMaxTokens: this.get('completions.maxTokens'),
+      indexEnable: this.get('index.enable'),
+      ...(indexStorage ? { indexStorage } : {}),
+      workspaceFolders: this.workspaceFolders(),
+      indexExclude: [...this.get('index.exclude'), ...this.filesExclude()],
+      indexMaxFileSizeKB: this.get('index.maxFileSizeKB'),
     };
+  }
+
+  /** Folders on disk (virtual workspaces are not indexed). */
+  private workspaceFolders(): string[] {
+    return (vscode.workspace.workspaceFolders ?? []).filter((f) => f.uri.scheme === 'file').map((f) => f.uri.fsPath);
+  }
+
+  /** The `files.exclude` globs switched on (a `when` condition counts as on: leaving a file out is the safe side). */
+  private filesExclude(): string[] {
+    const globs = vscode.workspace.getConfiguration('files').get<Record<string, unknown>>('exclude', {});
+    return Object.entries(globs).filter(([, value]) => value === true || (typeof value === 'object' && value !== null)).map(([glob]) => glob);
   }
 
   /**
@@ -30,10 +47,12 @@ export class Config {
    */
   onDidChange(listener: (needsWorkerRestart: boolean) => void): vscode.Disposable {
     const configuration = vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration('files.exclude')) listener(false);
       if (!event.affectsConfiguration(SECTION)) return;
       listener(RESTART_WORKER_KEYS.some((key) => event.affectsConfiguration(`${SECTION}.${key}`)));
     });
     const trust = vscode.workspace.onDidGrantWorkspaceTrust(() => listener(false));
-    return vscode.Disposable.from(configuration, trust);
+    const folders = vscode.workspace.onDidChangeWorkspaceFolders(() => listener(false));
+    return vscode.Disposable.from(configuration, trust, folders);
   }
 }

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ModelDescription, ModelState } from '../protocol';
+import type { IndexProgressParams, ModelDescription, ModelState } from '../protocol';
 import { CompletionStats, type StatsData } from './completion/stats';
 import { InlineCompletions } from './completion/inlineCompletions';
 import { Config } from './config';
@@ -27,6 +27,10 @@ export class Ctx {
   /** The model the worker answers with, kept while another one loads or fails to. */
   private servingModel: ModelDescription | undefined;
   private readonly modelListeners: Array<(state: ModelState) => void> = [];
+  private lastIndexProgress: IndexProgressParams | undefined;
+  private readonly indexListeners: Array<(progress: IndexProgressParams) => void> = [];
+  /** Ends the window progress shown while an index run goes. */
+  private endIndexProgress: (() => void) | undefined;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Kestrel', { log: true });
@@ -64,10 +68,11 @@ export class Ctx {
       serverModule: vscode.Uri.joinPath(this.extension.extensionUri, 'dist', 'server.js').fsPath,
       output: this.output,
       documentLanguages: () => this.config.get('completions.languages'),
-      settings: () => this.config.workerSettings(),
+      settings: () => this.config.workerSettings(this.extension.storageUri?.fsPath),
       onState: (state) => this.setState(state),
       inlineCompletionMiddleware: this.completions.provide,
       onModelState: (state) => this.setModelState(state),
+      onIndexProgress: (progress) => this.setIndexProgress(progress),
     }));
     return this.workerClient;
   }
@@ -89,6 +94,41 @@ export class Ctx {
   onDidChangeModelState(listener: (state: ModelState) => void): vscode.Disposable {
     this.modelListeners.push(listener);
     return { dispose: () => this.modelListeners.splice(this.modelListeners.indexOf(listener), 1) };
+  }
+
+  /** The index's latest progress report, once the worker sent one. */
+  get indexProgress(): IndexProgressParams | undefined {
+    return this.lastIndexProgress;
+  }
+
+  onDidChangeIndexProgress(listener: (progress: IndexProgressParams) => void): vscode.Disposable {
+    this.indexListeners.push(listener);
+    return { dispose: () => this.indexListeners.splice(this.indexListeners.indexOf(listener), 1) };
+  }
+
+  private setIndexProgress(progress: IndexProgressParams): void {
+    this.lastIndexProgress = progress;
+    this.statusBar.update({ index: progress });
+    if (progress.indexing && !this.endIndexProgress) this.showIndexProgress();
+    if (!progress.indexing) {
+      this.endIndexProgress?.();
+      this.endIndexProgress = undefined;
+    }
+    for (const listener of [...this.indexListeners]) listener(progress);
+  }
+
+  /** A window progress item while an index run goes, updated from the worker's reports. */
+  private showIndexProgress(): void {
+    void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Kestrel index' }, (report) => new Promise<void>((resolve) => {
+      const update = (p: IndexProgressParams): void => report.report({
+        message: p.progress.phase === 'walking' ? `looking for files (${p.progress.filesSeen})` : `${p.progress.filesDone}/${p.progress.filesTotal} files`,
+      });
+      const listener = this.onDidChangeIndexProgress(update);
+      this.endIndexProgress = () => {
+        listener.dispose();
+        resolve();
+      };
+    }));
   }
 
   /** Starts the worker in the background; failures are reported, never thrown into activation. */

@@ -7,6 +7,7 @@ import type { ModelState, WorkerStatus } from '../protocol';
 import type { CompletionTiming } from './completion/inlineCompletions';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
+import { registerIndexWatcher } from './indexWatcher';
 import { registerSearchView } from './searchView';
 
 /** What Kestrel exports to other extensions (and to its own tests and benchmarks). */
@@ -33,6 +34,7 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
     const ctx = new Ctx(context);
     registerCommands(ctx);
     registerSearchView(ctx);
+    registerIndexWatcher(ctx);
     ctx.startWorker();
     const activationMs = performance.now() - started;
     ctx.output.info(`Kestrel activated in ${activationMs.toFixed(1)} ms`);

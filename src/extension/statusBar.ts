@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { ModelState } from '../protocol';
+import type { IndexProgressParams, ModelState } from '../protocol';
 import { COMMANDS } from './commandIds';
 import type { WorkerState } from './workerClient';
 
@@ -13,6 +13,20 @@ export interface StatusView {
   medianLatencyMs: number | undefined;
   /** Error from the latest model switch, shown until the next successful load. */
   modelError: string | undefined;
+  /** The workspace index's latest progress report, once the worker sent one. */
+  index: IndexProgressParams | undefined;
+}
+
+/** One line on the index for the tooltip: files done while a run goes, else what the index uses. */
+export function indexSummary(index: IndexProgressParams): string {
+  const p = index.progress;
+  const search = index.embedder ? `embedder ${index.embedder}` : 'keywords (BM25) only';
+  if (index.indexing) {
+    return p.phase === 'walking'
+      ? `Index: looking for files… (${p.filesSeen} found)`
+      : `Index: indexing ${p.filesDone}/${p.filesTotal} files, ${p.chunksDone} chunks · ${search}`;
+  }
+  return `Index: up to date · ${search}`;
 }
 
 const PROVIDER_LABELS: Record<string, string> = {
@@ -28,7 +42,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private view: StatusView = {
     worker: { kind: 'starting' }, model: { state: 'none' }, completionsEnabled: true,
-    generating: false, medianLatencyMs: undefined, modelError: undefined,
+    generating: false, medianLatencyMs: undefined, modelError: undefined, index: undefined,
   };
 
   constructor() {
@@ -79,6 +93,7 @@ export class StatusBar implements vscode.Disposable {
         break;
       case 'ready':
         ({ text, background } = this.renderModel(tooltip));
+        if (this.view.index) tooltip.appendMarkdown(`\n\n${indexSummary(this.view.index)}`);
         tooltip.appendMarkdown(`\n\n---\n\nKestrel ${worker.status.version} · worker pid ${worker.status.pid}, ${(worker.status.memory.rssBytes / 2 ** 20).toFixed(0)} MB`);
         break;
     }

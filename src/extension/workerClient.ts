@@ -15,6 +15,19 @@ import {
 } from 'vscode-languageclient/node';
 import { CancellationTokenSource } from 'vscode-languageclient/node';
 import {
+  CancelIndexRequest,
+  FilesChangedNotification,
+  IndexProgressNotification,
+  IndexStatusRequest,
+  RebuildIndexRequest,
+  SearchRequest,
+  SimilarRequest,
+  type FilesChangedParams,
+  type IndexProgressParams,
+  type IndexStatusInfo,
+  type SearchParams,
+  type SearchResult,
+  type SimilarParams,
   DescribeModelRequest,
   ListModelsRequest,
   ModelStateNotification,
@@ -46,6 +59,7 @@ export interface WorkerClientOptions {
   /** Wraps the language client's inline completion provider (Kestrel's debounce, filters, stats). */
   inlineCompletionMiddleware?: NonNullable<Middleware['provideInlineCompletionItems']>;
   onModelState?: (state: ModelState) => void;
+  onIndexProgress?: (progress: IndexProgressParams) => void;
 }
 
 /** A request's time limit unless the caller gives one; the host must never wait on the worker forever. */
@@ -84,6 +98,8 @@ export class WorkerClient implements vscode.Disposable {
       await withTimeout(client.start(), START_TIMEOUT_MS, 'starting the Kestrel worker');
       const onModelState = this.options.onModelState;
       if (onModelState) client.onNotification(ModelStateNotification.type, (state) => onModelState(state));
+      const onIndexProgress = this.options.onIndexProgress;
+      if (onIndexProgress) client.onNotification(IndexProgressNotification.type, (progress) => onIndexProgress(progress));
       client.sendNotification(SettingsNotification.type, this.options.settings());
       const status = await this.request(StatusRequest.type);
       this.lastSpawnToReadyMs = performance.now() - spawnedAt;
@@ -123,6 +139,36 @@ export class WorkerClient implements vscode.Disposable {
   /** The completion model in use, or null. */
   describeModel(options?: RequestOptions): Promise<ModelDescription | null> {
     return this.request(DescribeModelRequest.type, options);
+  }
+
+  /** Hybrid search of the workspace index. */
+  search(params: SearchParams, options?: RequestOptions): Promise<SearchResult> {
+    return this.request(SearchRequest.type, params, options);
+  }
+
+  /** Chunks most like a piece of code. */
+  similar(params: SimilarParams, options?: RequestOptions): Promise<SearchResult> {
+    return this.request(SimilarRequest.type, params, options);
+  }
+
+  /** What is indexed, by which embedder, what was skipped and why. */
+  indexStatus(options?: RequestOptions): Promise<IndexStatusInfo> {
+    return this.request(IndexStatusRequest.type, options);
+  }
+
+  /** Empties and rebuilds every folder's index; resolves when done (or cancelled through the token). */
+  rebuildIndex(options?: RequestOptions): Promise<IndexStatusInfo> {
+    return this.request(RebuildIndexRequest.type, { timeoutMs: 60 * 60_000, ...options });
+  }
+
+  /** Stops the index run in flight. */
+  cancelIndex(options?: RequestOptions): Promise<void> {
+    return this.request(CancelIndexRequest.type, options);
+  }
+
+  /** Files created, saved or deleted on disk, for the index. */
+  filesChanged(params: FilesChangedParams): void {
+    this.notify(FilesChangedNotification.type, params);
   }
 
   /** Sends the current settings to the worker, which applies them live. */

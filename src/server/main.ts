@@ -19,6 +19,8 @@ import { connectionLogger } from './logger';
 import { DEFAULT_WORKER_SETTINGS, SettingsStore } from './settings';
 import { StatusFeature } from './statusFeature';
 import { CompletionFeature } from './completionFeature';
+import { IndexFeature } from './indexFeature';
+import { PriorityGate } from '../index/priorityGate';
 
 // The transport (--node-ipc, --stdio, --socket=N) is read from argv by createConnection.
 const connection = createConnection(ProposedFeatures.all);
@@ -34,8 +36,11 @@ function initialSettings(options: unknown): WorkerSettings {
 const settings = new SettingsStore();
 // Shipped models sit beside the bundle's folder: dist/server.js -> ../models.
 const shippedModels = join(__dirname, '..', 'models');
-const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'));
-const features: Feature[] = [new StatusFeature(settings, () => completion.loadedModels()), completion];
+// Completions hold the gate while they run; indexing waits for it between batches.
+const gate = new PriorityGate();
+const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'), gate);
+const index = new IndexFeature(settings, [shippedModels], connectionLogger(connection, 'index'), gate);
+const features: Feature[] = [new StatusFeature(settings, () => completion.loadedModels()), completion, index];
 
 connection.onInitialize((params): InitializeResult => {
   settings.update(initialSettings(params.initializationOptions));

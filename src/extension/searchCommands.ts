@@ -1,0 +1,192 @@
+import * as vscode from 'vscode';
+import type { IndexRange, SearchHitInfo, SearchResult } from '../protocol';
+import type { Ctx } from './ctx';
+import { errorMessage } from './errorMessage';
+import { formatIndexStatus } from './indexReport';
+
+/** Typing pauses this long before the quick pick asks the worker. */
+const SEARCH_DEBOUNCE_MS = 150;
+const QUICK_PICK_LIMIT = 30;
+export const INDEX_STATUS_URI = vscode.Uri.parse('kestrel-index:Kestrel%20Index%20Status.md');
+
+interface HitItem extends vscode.QuickPickItem {
+  /** Absent on the line that says why there are no results. */
+  hit?: SearchHitInfo;
+}
+
+function toItem(hit: SearchHitInfo): HitItem {
+  const line = hit.range.start.line + 1;
+  const firstLine = hit.snippet.split('\n').find((l) => l.trim() !== '')?.trim() ?? '';
+  return {
+    label: hit.name || hit.rel,
+    description: `${hit.rel}:${line}${hit.container ? ` · ${hit.container}` : ''}`,
+    detail: firstLine,
+    // The worker ranked these; the quick pick must not filter them again by label.
+    alwaysShow: true,
+    hit,
+  };
+}
+
+function toRange(range: IndexRange): vscode.Range {
+  return new vscode.Range(range.start.line, range.start.character, range.end.line, range.end.character);
+}
+
+/** Opens a hit's file with the cursor at the start of its chunk, the chunk in view. */
+export async function openHit(hit: Pick<SearchHitInfo, 'path' | 'range'>, options: { preview?: boolean; preserveFocus?: boolean } = {}): Promise<vscode.TextEditor> {
+  const range = toRange(hit.range);
+  const editor = await vscode.window.showTextDocument(vscode.Uri.file(hit.path), {
+    preview: options.preview ?? false,
+    preserveFocus: options.preserveFocus ?? false,
+    selection: new vscode.Range(range.start, range.start),
+  });
+  editor.revealRange(range, vscode.TextEditorRevealType.InCenterIfOutsideViewport);
+  return editor;
+}
+
+/** A quick pick over hits; moving through items previews each in the editor. */
+function hitPicker(title: string, placeholder: string): vscode.QuickPick<HitItem> {
+  const pick = vscode.window.createQuickPick<HitItem>();
+  pick.title = title;
+  pick.placeholder = placeholder;
+  pick.matchOnDescription = false;
+  pick.matchOnDetail = false;
+  pick.onDidChangeActive(([item]) => {
+    if (item?.hit) void openHit(item.hit, { preview: true, preserveFocus: true }).catch(() => undefined);
+  });
+  pick.onDidAccept(() => {
+    const item = pick.selectedItems[0] ?? pick.activeItems[0];
+    pick.hide();
+    const hit = item?.hit;
+    if (hit) void openHit(hit).catch((error: unknown) => vscode.window.showErrorMessage(`Kestrel: could not open ${hit.rel}: ${errorMessage(error)}`));
+  });
+  pick.onDidHide(() => pick.dispose());
+  return pick;
+}
+
+function showResult(pick: vscode.QuickPick<HitItem>, result: SearchResult, emptyMessage: string): void {
+  pick.busy = false;
+  pick.items = result.hits.length > 0 ? result.hits.map(toItem) : [{ label: result.notice ?? emptyMessage, alwaysShow: true }];
+  pick.placeholder = result.hits.length === 0 ? (result.notice ?? emptyMessage) : `${result.hits.length} results in ${result.elapsedMs.toFixed(0)} ms`;
+}
+
+/** "Search Workspace": results as you type, debounced; the previous request is cancelled. */
+export function searchWorkspace(ctx: Ctx, initialQuery?: string): void {
+  const pick = hitPicker('Kestrel: Search Workspace', 'Describe the code you want, or name it');
+  let timer: NodeJS.Timeout | undefined;
+  let inFlight: vscode.CancellationTokenSource | undefined;
+  const run = async (query: string): Promise<void> => {
+    inFlight?.cancel();
+    const source = new vscode.CancellationTokenSource();
+    inFlight = source;
+    if (query.trim() === '') {
+      pick.items = [];
+      pick.busy = false;
+      return;
+    }
+    pick.busy = true;
+    try {
+      const result = await (await ctx.worker()).search({ query, limit: QUICK_PICK_LIMIT }, { token: source.token });
+      if (inFlight === source) showResult(pick, result, `Nothing found for “${query}”`);
+    } catch (error) {
+      if (inFlight !== source) return;
+      pick.busy = false;
+      pick.placeholder = `Search failed: ${errorMessage(error)}`;
+    }
+  };
+  pick.onDidChangeValue((value) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => void run(value), SEARCH_DEBOUNCE_MS);
+  });
+  pick.onDidHide(() => {
+    if (timer) clearTimeout(timer);
+    inFlight?.cancel();
+  });
+  pick.show();
+  if (initialQuery) pick.value = initialQuery;
+}
+
+/** "Find Similar Code": the selection (or the current line) as the query; the selection itself is left out. */
+export async function findSimilarCode(ctx: Ctx): Promise<void> {
+  const editor = vscode.window.activeTextEditor;
+  if (!editor) {
+    void vscode.window.showInformationMessage('Kestrel: select some code in an editor to find code like it.');
+    return;
+  }
+  const selection = editor.selection;
+  const range = selection.isEmpty ? editor.document.lineAt(selection.active.line).range : selection;
+  const code = editor.document.getText(range);
+  if (code.trim() === '') {
+    void vscode.window.showInformationMessage('Kestrel: select some code to find code like it.');
+    return;
+  }
+  const pick = hitPicker('Kestrel: Find Similar Code', 'Searching…');
+  pick.busy = true;
+  pick.show();
+  try {
+    const result = await (await ctx.worker()).similar({
+      code,
+      limit: QUICK_PICK_LIMIT,
+      ...(editor.document.uri.scheme === 'file' ? { notIn: { path: editor.document.uri.fsPath, startLine: range.start.line, endLine: range.end.line } } : {}),
+    });
+    showResult(pick, result, 'No similar code found');
+  } catch (error) {
+    pick.busy = false;
+    pick.placeholder = `Search failed: ${errorMessage(error)}`;
+  }
+}
+
+/** "Rebuild Index": a cancellable notification that follows the worker's progress. */
+export async function rebuildIndex(ctx: Ctx): Promise<void> {
+  const worker = await ctx.worker();
+  const status = await vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: 'Kestrel: rebuilding the index', cancellable: true },
+    async (progress, token) => {
+      let lastDone = 0;
+      const listener = ctx.onDidChangeIndexProgress((p) => {
+        const { filesDone, filesTotal, phase } = p.progress;
+        const increment = filesTotal > 0 ? ((filesDone - lastDone) / filesTotal) * 100 : 0;
+        lastDone = filesDone;
+        progress.report({ message: phase === 'walking' ? 'looking for files…' : `${filesDone}/${filesTotal} files`, ...(increment > 0 ? { increment } : {}) });
+      });
+      try {
+        return await worker.rebuildIndex({ token });
+      } finally {
+        listener.dispose();
+      }
+    },
+  ).then((s) => s, (error: unknown) => {
+    void vscode.window.showErrorMessage(`Kestrel: rebuilding the index failed: ${errorMessage(error)}`);
+    return undefined;
+  });
+  if (!status) return;
+  const files = status.folders.reduce((n, f) => n + f.files, 0);
+  const chunks = status.folders.reduce((n, f) => n + f.chunks, 0);
+  const cancelled = status.folders.some((f) => f.lastRun?.cancelled);
+  void vscode.window.showInformationMessage(`Kestrel: index ${cancelled ? 'rebuild cancelled' : 'rebuilt'}: ${files} files, ${chunks} chunks.`);
+}
+
+/** Serves the "Show Index Status" document, built fresh from the worker each time it opens. */
+export class IndexStatusDocument implements vscode.TextDocumentContentProvider {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+
+  constructor(private readonly ctx: Ctx) {}
+
+  async provideTextDocumentContent(): Promise<string> {
+    try {
+      return formatIndexStatus(await (await this.ctx.worker()).indexStatus());
+    } catch (error) {
+      return `# Kestrel index status\n\nThe worker did not answer: ${errorMessage(error)}\n`;
+    }
+  }
+
+  async show(): Promise<void> {
+    this.changed.fire(INDEX_STATUS_URI);
+    const document = await vscode.workspace.openTextDocument(INDEX_STATUS_URI);
+    await vscode.window.showTextDocument(document, { preview: false });
+  }
+
+  dispose(): void {
+    this.changed.dispose();
+  }
+}
