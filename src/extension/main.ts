@@ -3,12 +3,12 @@
  * worker in the background. Activation never waits for the worker, so it stays within its budget.
  */
 import * as vscode from 'vscode';
-import type { ModelState, WorkerStatus } from '../protocol';
+import type { IndexProgressParams, IndexStatusInfo, ModelState, SearchParams, SearchResult, WorkerStatus } from '../protocol';
 import type { CompletionTiming } from './completion/inlineCompletions';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
 import { registerIndexWatcher } from './indexWatcher';
-import { registerSearchView } from './searchView';
+import { registerSearchView, type SearchViewRendered } from './searchView';
 
 /** What Kestrel exports to other extensions (and to its own tests and benchmarks). */
 export interface KestrelApi {
@@ -26,6 +26,17 @@ export interface KestrelApi {
   onDidChangeModelState(listener: (state: ModelState) => void): { dispose(): void };
   /** Debounce and model time of the latest inline completion, and its text. */
   lastCompletion(): CompletionTiming | undefined;
+  /** The request behind "Search Workspace". */
+  search(params: SearchParams): Promise<SearchResult>;
+  /** The request behind "Show Index Status". */
+  indexStatus(): Promise<IndexStatusInfo>;
+  /** The index's latest progress report. */
+  indexProgress(): IndexProgressParams | undefined;
+  /** The Search view: type a query into it, and what it last drew. */
+  searchView: {
+    search(query: string): Promise<void>;
+    rendered(): SearchViewRendered | undefined;
+  };
 }
 
 export function activate(context: vscode.ExtensionContext): KestrelApi {
@@ -33,7 +44,7 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
   try {
     const ctx = new Ctx(context);
     registerCommands(ctx);
-    registerSearchView(ctx);
+    const searchView = registerSearchView(ctx);
     registerIndexWatcher(ctx);
     ctx.startWorker();
     const activationMs = performance.now() - started;
@@ -51,6 +62,13 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
       modelState: () => ctx.modelState,
       onDidChangeModelState: (listener) => ctx.onDidChangeModelState(listener),
       lastCompletion: () => ctx.completions.lastTiming,
+      search: async (params) => (await ctx.worker()).search(params),
+      indexStatus: async () => (await ctx.worker()).indexStatus(),
+      indexProgress: () => ctx.indexProgress,
+      searchView: {
+        search: (query) => searchView.search(query),
+        rendered: () => searchView.rendered,
+      },
     };
   } catch (error) {
     // VS Code logs activation failures where few users look: say it where they will.

@@ -1,9 +1,36 @@
 /** Messages between the Search view's script and the extension: a typed union on `type`, shared by both sides. */
+
+/** One result as the Search view shows it (workspace text: it reaches the page as text only). */
+export interface PanelHit {
+  rel: string;
+  name: string;
+  container: string;
+  kind: string;
+  /** One-based line where the chunk starts. */
+  line: number;
+  snippet: string;
+  /** One-based line of the snippet's first line. */
+  snippetLine: number;
+}
+
 export type ToWebview =
   | { type: 'worker'; state: 'starting' | 'ready' | 'restarting' | 'error' | 'stopped'; detail: string }
-  | { type: 'unavailable'; feature: string };
+  /** Results of the search numbered `id` (answers come in order; an older id is stale). */
+  | { type: 'results'; id: number; query: string; hits: PanelHit[]; notice?: string; elapsedMs: number }
+  | { type: 'searchFailed'; id: number; message: string }
+  /** The index's state line and its progress (fraction 0..1, or null when no run goes). */
+  | { type: 'index'; text: string; indexing: boolean; fraction: number | null }
+  /** Puts a query in the box and searches (the command palette and tests use it). */
+  | { type: 'setQuery'; query: string };
 
-export type FromWebview = { type: 'ready' } | { type: 'showLog' };
+export type FromWebview =
+  | { type: 'ready' }
+  | { type: 'showLog' }
+  | { type: 'search'; id: number; query: string }
+  /** Open the `index`-th hit of the results numbered `id`. */
+  | { type: 'open'; id: number; index: number }
+  /** What the view shows now, for tests and accessibility checks. */
+  | { type: 'rendered'; query: string; labels: string[] };
 
 /** The completion statistics page: everything it draws, sent by the extension. */
 export interface StatsPayload {

@@ -1,16 +1,23 @@
 /**
  * Script of the "Search" view. Runs in the webview (browser); talks to the extension only through
- * postMessage with the typed messages of ./messages. All text reaches the page through textContent,
- * never innerHTML, so workspace text can never become markup.
+ * postMessage with the typed messages of ./messages. All text reaches the page through textContent
+ * (see ./searchRender), never innerHTML, so workspace text can never become markup.
  */
-import type { FromWebview, ToWebview } from './messages';
+import type { FromWebview, PanelHit, ToWebview } from './messages';
+import { renderHit, type ElementFactory } from './searchRender';
 
 interface VsCodeApi {
   postMessage(message: FromWebview): void;
+  getState(): unknown;
+  setState(state: unknown): void;
 }
 declare function acquireVsCodeApi(): VsCodeApi;
 
 const vscode = acquireVsCodeApi();
+/** The page's document, narrowed to what rendering may do: create elements and set their text. */
+const factory: ElementFactory<HTMLElement> = { createElement: (tag) => document.createElement(tag) };
+/** Typing pauses this long before a search is sent. */
+const DEBOUNCE_MS = 150;
 
 function element<T extends HTMLElement>(id: string): T {
   const found = document.getElementById(id);
@@ -18,9 +25,94 @@ function element<T extends HTMLElement>(id: string): T {
   return found as T;
 }
 
+const input = element<HTMLInputElement>('query');
+const results = element<HTMLOListElement>('results');
+const summary = element<HTMLParagraphElement>('summary');
+const indexLine = element<HTMLParagraphElement>('index');
+const progress = element<HTMLProgressElement>('progress');
 const workerLine = element<HTMLParagraphElement>('worker');
-const notice = element<HTMLParagraphElement>('notice');
 element<HTMLButtonElement>('show-log').addEventListener('click', () => vscode.postMessage({ type: 'showLog' }));
+
+let nextId = 1;
+let shownId = 0;
+let shown: { id: number; query: string; hits: PanelHit[] } = { id: 0, query: '', hits: [] };
+let selected = -1;
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+function search(query: string): void {
+  if (timer) clearTimeout(timer);
+  timer = undefined;
+  vscode.setState({ query });
+  const id = nextId++;
+  if (query.trim() === '') {
+    render({ id, query, hits: [] }, '');
+    return;
+  }
+  vscode.postMessage({ type: 'search', id, query });
+}
+
+function render(next: typeof shown, text: string): void {
+  shown = next;
+  shownId = next.id;
+  selected = next.hits.length > 0 ? 0 : -1;
+  const items = next.hits.map((hit, index) => {
+    const item = renderHit(factory, hit, next.query);
+    item.id = `hit-${index}`;
+    item.setAttribute('role', 'option');
+    item.addEventListener('click', () => open(index));
+    return item;
+  });
+  results.replaceChildren(...items);
+  summary.textContent = text;
+  updateSelection();
+  vscode.postMessage({ type: 'rendered', query: next.query, labels: next.hits.map((h) => `${h.rel}:${h.line} ${h.name}`) });
+}
+
+function updateSelection(): void {
+  Array.from(results.children).forEach((child, index) => child.setAttribute('aria-selected', String(index === selected)));
+  if (selected >= 0) {
+    input.setAttribute('aria-activedescendant', `hit-${selected}`);
+    results.children[selected]?.scrollIntoView({ block: 'nearest' });
+  } else {
+    input.removeAttribute('aria-activedescendant');
+  }
+}
+
+function open(index: number): void {
+  if (index < 0 || index >= shown.hits.length) return;
+  selected = index;
+  updateSelection();
+  vscode.postMessage({ type: 'open', id: shown.id, index });
+}
+
+input.addEventListener('input', () => {
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(() => search(input.value), DEBOUNCE_MS);
+});
+
+input.addEventListener('keydown', (event) => {
+  const count = shown.hits.length;
+  switch (event.key) {
+    case 'ArrowDown':
+      if (count > 0) selected = (selected + 1) % count;
+      break;
+    case 'ArrowUp':
+      if (count > 0) selected = (selected - 1 + count) % count;
+      break;
+    case 'Enter':
+      if (timer) search(input.value); // a query typed faster than the debounce: search first
+      else open(Math.max(0, selected));
+      break;
+    case 'Escape':
+      input.value = '';
+      search('');
+      break;
+    default:
+      return;
+  }
+  event.preventDefault();
+  updateSelection();
+});
 
 window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
   const message = event.data;
@@ -29,10 +121,34 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       workerLine.textContent = message.detail;
       workerLine.dataset['state'] = message.state;
       break;
-    case 'unavailable':
-      notice.textContent = `Kestrel: ${message.feature} is not available in this version yet.`;
+    case 'results': {
+      if (message.id < shownId) break; // an answer overtaken by a newer query
+      const count = message.hits.length;
+      const text = count > 0
+        ? `${count} result${count === 1 ? '' : 's'} in ${message.elapsedMs.toFixed(0)} ms`
+        : (message.notice ?? `Nothing found for “${message.query}”.`);
+      render({ id: message.id, query: message.query, hits: message.hits }, text);
+      break;
+    }
+    case 'searchFailed':
+      if (message.id >= shownId) summary.textContent = `Search failed: ${message.message}`;
+      break;
+    case 'index':
+      indexLine.textContent = message.text;
+      progress.hidden = !message.indexing;
+      if (message.fraction === null) progress.removeAttribute('value');
+      else progress.value = message.fraction;
+      break;
+    case 'setQuery':
+      input.value = message.query;
+      search(message.query);
       break;
   }
 });
 
+const saved = vscode.getState() as { query?: string } | undefined;
+if (saved?.query) {
+  input.value = saved.query;
+  search(saved.query);
+}
 vscode.postMessage({ type: 'ready' });
