@@ -1,0 +1,63 @@
+// End to end: open the Kestrel view in the activity bar, type a query into the Search view and see
+// results from the workspace index, highlighted, as a user would. Screenshot:
+// test-results/e2e-search-panel.png.
+//
+// Run: node --test test/e2e/   (needs `bash test/host/setup.sh` and `node esbuild.mjs` first)
+
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { REPO_ROOT, copyFixtureWorkspace, openFile, startWorkbench } from './workbench.mjs';
+
+const SCREENSHOT = path.join(REPO_ROOT, 'test-results/e2e-search-panel.png');
+
+let workspace;
+let workbench;
+
+before(async () => {
+  workspace = copyFixtureWorkspace();
+  workbench = await startWorkbench({ workspace: workspace.path, extensionDevelopmentPath: REPO_ROOT });
+});
+
+after(async () => {
+  await workbench?.stop();
+  workspace?.remove();
+});
+
+/** The webview's inner frame holding the Search view's page (webviews nest two iframes deep). */
+async function searchViewFrame(page, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    for (const frame of page.frames()) {
+      if (await frame.locator('#query').count().catch(() => 0)) return frame;
+    }
+    await page.waitForTimeout(250);
+  }
+  throw new Error(`the Search view did not appear within ${timeoutMs / 1000} s`);
+}
+
+test('typing in the Search view lists matching code from the workspace', { timeout: 180_000 }, async () => {
+  const { page } = workbench;
+  try {
+    // Opening a Python file activates Kestrel, whose worker then indexes the workspace.
+    await openFile(page, 'inventory/warehouse.py');
+    await page.locator('.activitybar .action-label[aria-label^="Kestrel"]').first().click();
+    const frame = await searchViewFrame(page, 60_000);
+    const input = frame.locator('#query');
+    await input.click();
+    await input.pressSequentially('reorder point', { delay: 30 });
+    const hits = frame.locator('.results .hit');
+    await hits.first().waitFor({ state: 'visible', timeout: 60_000 });
+    const texts = await hits.allTextContents();
+    assert.ok(texts.some((text) => text.includes('inventory/warehouse.py')), texts.join('\n---\n'));
+    const marked = await frame.locator('.results mark').allTextContents();
+    assert.ok(marked.some((text) => /reorder|point/i.test(text)), 'the query words are highlighted');
+    assert.equal(await frame.locator('.results script, .results img').count(), 0);
+    // Arrow keys move the selection; the first result starts selected.
+    assert.equal(await hits.first().getAttribute('aria-selected'), 'true');
+    await input.press('ArrowDown');
+    assert.equal(await hits.nth(1).getAttribute('aria-selected'), 'true');
+  } finally {
+    await workbench.screenshot(SCREENSHOT);
+  }
+});
