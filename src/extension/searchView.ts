@@ -49,7 +49,7 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
       body: `<main>
   <input id="query" type="search" placeholder="Search code by meaning or name" aria-label="Search the workspace" aria-controls="results" autocomplete="off" spellcheck="false">
   <p id="index" class="index" role="status"></p>
-  <progress id="progress" hidden></progress>
+  <div class="indexing"><progress id="progress" hidden></progress><button id="stop-index" type="button" class="secondary" hidden>Stop</button></div>
   <p id="summary" class="summary" aria-live="polite"></p>
   <ol id="results" class="results" role="listbox" aria-label="Results"></ol>
   <p id="worker" class="worker"></p>
@@ -81,6 +81,9 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
         break;
       case 'showLog':
         void vscode.commands.executeCommand(COMMANDS.showLog);
+        break;
+      case 'cancelIndex':
+        await (await this.ctx.worker()).cancelIndex().catch((error: unknown) => this.ctx.output.warn(`Could not stop indexing: ${errorMessage(error)}`));
         break;
       case 'search':
         await this.runSearch(message.id, message.query);

@@ -26,6 +26,8 @@ export type ToWebview =
 export type FromWebview =
   | { type: 'ready' }
   | { type: 'showLog' }
+  /** Stop the index run in flight (it resumes on the next start or rebuild). */
+  | { type: 'cancelIndex' }
   | { type: 'search'; id: number; query: string }
   /** Open the `index`-th hit of the results numbered `id`. */
   | { type: 'open'; id: number; index: number }

@@ -31,6 +31,8 @@ const summary = element<HTMLParagraphElement>('summary');
 const indexLine = element<HTMLParagraphElement>('index');
 const progress = element<HTMLProgressElement>('progress');
 const workerLine = element<HTMLParagraphElement>('worker');
+const stopIndexing = element<HTMLButtonElement>('stop-index');
+stopIndexing.addEventListener('click', () => vscode.postMessage({ type: 'cancelIndex' }));
 element<HTMLButtonElement>('show-log').addEventListener('click', () => vscode.postMessage({ type: 'showLog' }));
 
 let nextId = 1;
@@ -136,6 +138,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
     case 'index':
       indexLine.textContent = message.text;
       progress.hidden = !message.indexing;
+      stopIndexing.hidden = !message.indexing;
       if (message.fraction === null) progress.removeAttribute('value');
       else progress.value = message.fraction;
       break;

@@ -99,4 +99,41 @@ describe('Semantic search in a real VS Code', () => {
     console.log(`      (searchable ${Date.now() - written} ms after the write)`);
     assert.equal(hit.rel, 'inventory/freight.py');
   });
+
+  it('Find Similar Code previews and opens code like the selection, never the selection itself', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.joinPath(workspaceRoot(), 'inventory', 'warehouse.py'));
+    const editor = await vscode.window.showTextDocument(document);
+    const start = document.getText().split('\n').findIndex((line) => line.includes('def low_stock'));
+    assert.ok(start > 0);
+    editor.selection = new vscode.Selection(start, 0, start + 4, 0);
+    await vscode.commands.executeCommand('kestrel.findSimilarCode');
+    const preview = await eventually('a similar chunk to be previewed', () => {
+      const active = vscode.window.activeTextEditor;
+      if (!active) return undefined;
+      const line = active.selection.active.line;
+      const moved = active.document.uri.fsPath !== document.uri.fsPath || line < start || line > start + 4;
+      return moved ? { path: active.document.uri.fsPath, line } : undefined;
+    }, 15_000);
+    await vscode.commands.executeCommand('workbench.action.acceptSelectedQuickOpenItem');
+    const opened = await eventually('the similar chunk to open', () => {
+      const active = vscode.window.activeTextEditor;
+      return active?.document.uri.fsPath === preview.path ? active : undefined;
+    });
+    assert.equal(opened.selection.active.line, preview.line);
+  });
+
+  it('Rebuild Index indexes everything again and search still answers', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const started = Date.now();
+    await vscode.commands.executeCommand('kestrel.rebuildIndex');
+    console.log(`      (rebuilt in ${Date.now() - started} ms)`);
+    const status = await api.indexStatus();
+    const [folder] = status.folders;
+    assert.ok(folder?.lastRun && !folder.lastRun.cancelled);
+    assert.ok(folder.lastRun.filesIndexed >= 5, `${folder.lastRun.filesIndexed} files indexed by the rebuild`);
+    assert.ok((await api.search({ query: 'reorder point' })).hits.length > 0);
+  });
 });
