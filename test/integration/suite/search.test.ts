@@ -32,6 +32,7 @@ describe('Semantic search in a real VS Code', () => {
     assert.ok(folder.chunks > folder.files);
     assert.ok(!folder.storage.startsWith(workspaceRoot().fsPath), 'the index lives outside the workspace');
     if (!status.embedder) assert.match(status.embedderNote ?? '', /BM25/);
+    await eventually('the index in the status-bar tooltip', () => (/Index: up to date/.test(api.statusBarTooltip()) ? true : undefined));
   });
 
   it('the search request finds the warehouse function for "reorder point"', async () => {
@@ -122,6 +123,25 @@ describe('Semantic search in a real VS Code', () => {
       return active?.document.uri.fsPath === preview.path ? active : undefined;
     });
     assert.equal(opened.selection.active.line, preview.line);
+  });
+
+  it('kestrel.index.enable off stops search with a reason; on again reopens the stored index', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const config = vscode.workspace.getConfiguration('kestrel');
+    await config.update('index.enable', false, vscode.ConfigurationTarget.Global);
+    try {
+      const off = await eventually('search to say indexing is off', async () => {
+        const result = await api.search({ query: 'reorder point' });
+        return result.notice ? result : undefined;
+      });
+      assert.deepEqual(off.hits, []);
+      assert.match(off.notice ?? '', /kestrel\.index\.enable/);
+    } finally {
+      await config.update('index.enable', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await eventually('search to answer again', async () => ((await api.search({ query: 'reorder point' })).hits.length > 0 ? true : undefined));
+    await indexed(api);
   });
 
   it('Rebuild Index indexes everything again and search still answers', async () => {
