@@ -171,11 +171,14 @@ def git_commit():
     return r.stdout.strip() or 'unknown'
 
 
+commit_at_start = git_commit()  # the code this run executes (HEAD may move while it trains)
+
+
 def save_checkpoint(seconds):
     ck = {'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
           'iter_num': iter_num, 'best_mrr': best_mrr, 'config': config, 'seconds': round(seconds),
           'manifest_sha256': data_summary.get('manifest_sha256'), 'data_summary': data_summary,
-          'commit': git_commit()}
+          'commit': commit_at_start}
     torch.save(ck, ckpt_path + '.tmp')
     os.replace(ckpt_path + '.tmp', ckpt_path)  # never leave a half-written checkpoint
 
