@@ -32,7 +32,10 @@ import type { Feature } from './feature';
 import type { Logger } from './logger';
 import type { SettingsStore } from './settings';
 
-/** The embedding model the index uses when its folder ships with Kestrel; BM25 alone otherwise. */
+/**
+ * The embedding model the index uses when its folder ships with Kestrel (or sits in a
+ * kestrel.modelPaths folder); BM25 alone otherwise. Looked for once per worker process.
+ */
 export const EMBEDDING_MODEL_ID = 'kestrel-embed-tiny';
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 200;
@@ -158,7 +161,9 @@ export class IndexFeature implements Feature {
   private async loadEmbedder(): Promise<void> {
     if (this.embedderTried) return;
     this.embedderTried = true;
-    const dir = this.shippedModelRoots.map((root) => join(root, EMBEDDING_MODEL_ID)).find((d) => existsSync(d));
+    // The shipped folder first; kestrel.modelPaths may hold one too (ignored in untrusted workspaces).
+    const roots = [...this.shippedModelRoots, ...this.settings.value.modelPaths];
+    const dir = roots.map((root) => join(root, EMBEDDING_MODEL_ID)).find((d) => existsSync(join(d, 'kestrel.json')));
     if (!dir) {
       this.embedderNote = `the embedding model ${EMBEDDING_MODEL_ID} is not installed: searching by keywords (BM25) only`;
       this.log.info(`index: ${this.embedderNote}`);

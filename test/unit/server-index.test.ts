@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamMessageReader, StreamMessageWriter, createProtocolConnection, InitializeRequest, ShutdownRequest, ExitNotification, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
@@ -118,6 +118,47 @@ test('with indexing off the worker says so instead of searching', async () => {
     const result = await worker.connection.sendRequest(SearchRequest.type, { query: 'anything' });
     assert.deepEqual(result.hits, []);
     assert.match(result.notice ?? '', /kestrel\.index\.enable/);
+    await worker.stop();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+/**
+ * With an embedding model (the shipped one once it exists, else the training recipe's random-weight
+ * export when present) the worker embeds every chunk and searches by vectors too. Skips on a checkout
+ * that has neither, like the embedder's own tests.
+ */
+const RANDOM_EMBEDDER = 'models/training/work/embed/rand';
+test('with an embedding model (shipped, or found in kestrel.modelPaths) the worker stores a vector per chunk', { skip: !existsSync(join(RANDOM_EMBEDDER, 'model.onnx')) && !existsSync('models/kestrel-embed-tiny/kestrel.json') }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'kestrel-index-embed-'));
+  const workspace = join(root, 'workspace');
+  cpSync('test/fixtures/workspace', workspace, { recursive: true });
+  const models = join(root, 'models');
+  if (!existsSync('models/kestrel-embed-tiny/kestrel.json')) {
+    const dir = join(models, 'kestrel-embed-tiny');
+    mkdirSync(dir, { recursive: true });
+    for (const file of ['model.onnx', 'tokenizer.json']) copyFileSync(join(RANDOM_EMBEDDER, file), join(dir, file));
+    const reference = JSON.parse(readFileSync(join(RANDOM_EMBEDDER, 'reference.json'), 'utf8')) as { batches: { embeddings: number[][] }[] };
+    writeFileSync(join(dir, 'kestrel.json'), JSON.stringify({
+      id: 'kestrel-embed-tiny', kind: 'embedding', contextLength: 256, files: { fp32: 'model.onnx' },
+      embedding: { dimension: reference.batches[0]?.embeddings[0]?.length, queryPrefix: '<|query|>', codePrefix: '<|code|>', queryMaxTokens: 64, codeMaxTokens: 256, padId: 0 },
+    }));
+  }
+  try {
+    const worker = await startWorker({
+      device: 'cpu', model: 'none-wanted', modelPaths: [models],
+      indexEnable: true, indexStorage: join(root, 'storage'), workspaceFolders: [workspace],
+    });
+    const started = performance.now();
+    const done = await worker.idle();
+    console.log(`indexed the fixture workspace with ${done.embedder} in ${(performance.now() - started).toFixed(0)} ms (${done.progress.chunksDone} chunks)`);
+    const status = await worker.connection.sendRequest(IndexStatusRequest.type);
+    assert.match(status.embedder ?? '', /^kestrel-embed-tiny\//);
+    const [folder] = status.folders;
+    assert.ok(folder && folder.chunks > 0 && folder.vectors === folder.chunks, `${folder?.vectors} vectors for ${folder?.chunks} chunks`);
+    const result = await worker.connection.sendRequest(SearchRequest.type, { query: 'reorder point' });
+    assert.ok(result.hits.some((h) => h.rel === 'inventory/warehouse.py'));
     await worker.stop();
   } finally {
     rmSync(root, { recursive: true, force: true });

@@ -19,7 +19,7 @@ function workspaceRoot(): vscode.Uri {
 }
 
 describe('Semantic search in a real VS Code', () => {
-  it('indexes the fixture workspace in the extension\'s storage, BM25 only without the embedding model', async () => {
+  it('indexes the fixture workspace in the extension\'s storage, with a vector per chunk when the embedder loads', async () => {
     const api = await activateKestrel();
     await api.whenWorkerReady();
     const started = Date.now();
@@ -31,7 +31,8 @@ describe('Semantic search in a real VS Code', () => {
     assert.ok(folder.files >= 5, `${folder.files} files indexed`);
     assert.ok(folder.chunks > folder.files);
     assert.ok(!folder.storage.startsWith(workspaceRoot().fsPath), 'the index lives outside the workspace');
-    if (!status.embedder) assert.match(status.embedderNote ?? '', /BM25/);
+    if (status.embedder) assert.equal(folder.vectors, folder.chunks, `embedder ${status.embedder}`);
+    else assert.match(status.embedderNote ?? '', /BM25/);
     await eventually('the index in the status-bar tooltip', () => (/Index: up to date/.test(api.statusBarTooltip()) ? true : undefined));
   });
 
