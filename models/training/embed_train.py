@@ -20,9 +20,7 @@ config; batches are a pure function of (seed, iteration), so --init_from=resume 
 
 import csv
 import json
-import math
 import os
-import subprocess
 import sys
 import time
 
@@ -37,6 +35,8 @@ from embed_data import (Embedder, code_views, embed_tokenizer, pad, pair_batch_i
 from embed_eval import evaluate, read_pairs  # noqa: E402
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
 from embed_model import CONFIGS, Encoder, EncoderConfig  # noqa: E402
+from schedule import cosine_lr  # noqa: E402
+from make_card import git  # noqa: E402
 
 # -----------------------------------------------------------------------------
 # default config values; config/embed_*.py and --key=value override them
@@ -155,23 +155,11 @@ def info_nce(a, b):
 
 
 def get_lr(it, elapsed):
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    if lr_schedule == 'time':
-        ratio = min(1.0, elapsed / max_seconds)
-    elif it >= max_iters:
-        return min_lr
-    else:
-        ratio = (it - warmup_iters) / (max_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+    return cosine_lr(it, elapsed, learning_rate=learning_rate, min_lr=min_lr, warmup_iters=warmup_iters,
+                     max_iters=max_iters, max_seconds=max_seconds, lr_schedule=lr_schedule)
 
 
-def git_commit():
-    r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=HERE, capture_output=True, text=True)
-    return r.stdout.strip() or 'unknown'
-
-
-commit_at_start = git_commit()  # the code this run executes (HEAD may move while it trains)
+commit_at_start = git('rev-parse', 'HEAD') or 'unknown'  # the code this run executes (HEAD may move while it trains)
 
 
 def save_checkpoint(seconds):

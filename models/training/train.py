@@ -13,7 +13,6 @@ run stopped (an accelerator call lasts at most 10 minutes: set max_seconds below
 
 import csv
 import json
-import math
 import os
 import sys
 import time
@@ -26,6 +25,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from data import Specials, get_batch_np, load_split  # noqa: E402
 from model import CONFIGS, GPT, GPTConfig  # noqa: E402
+from schedule import cosine_lr  # noqa: E402
+from make_card import git  # noqa: E402
 from tokenizer import Tokenizer  # noqa: E402
 
 # -----------------------------------------------------------------------------
@@ -75,12 +76,7 @@ for arg in sys.argv[1:]:  # configurator: config files, then --key=value
         cur = globals()[key]
         globals()[key] = (val.lower() in ('1', 'true', 'yes')) if isinstance(cur, bool) else type(cur)(val)
 config = {k: globals()[k] for k in config_keys}
-try:  # the code version this run trains with, kept in every checkpoint
-    import subprocess
-    config['code_commit'] = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=HERE, capture_output=True,
-                                           text=True).stdout.strip() or None
-except OSError:
-    config['code_commit'] = None
+config['code_commit'] = git('rev-parse', 'HEAD')  # the code version this run trains with, kept in every checkpoint
 out_dir = os.path.join(HERE, out_dir)
 work_dir = os.path.join(HERE, work_dir)
 
@@ -172,15 +168,8 @@ def evaluate():
 
 
 def get_lr(it, elapsed):
-    if it < warmup_iters:
-        return learning_rate * (it + 1) / (warmup_iters + 1)
-    if lr_schedule == 'time':
-        ratio = min(1.0, elapsed / max_seconds)
-    elif it >= max_iters:
-        return min_lr
-    else:
-        ratio = (it - warmup_iters) / (max_iters - warmup_iters)
-    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
+    return cosine_lr(it, elapsed, learning_rate=learning_rate, min_lr=min_lr, warmup_iters=warmup_iters,
+                     max_iters=max_iters, max_seconds=max_seconds, lr_schedule=lr_schedule)
 
 
 def save_checkpoint():

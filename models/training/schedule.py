@@ -1,0 +1,18 @@
+"""Learning-rate schedule shared by the training scripts (train.py, embed_train.py).
+
+Linear warm-up, then cosine decay to min_lr. CPU runs have a wall-time budget rather than a step
+budget, so the decay can follow elapsed seconds (lr_schedule='time') instead of steps ('iter').
+"""
+import math
+
+
+def cosine_lr(it, elapsed, *, learning_rate, min_lr, warmup_iters, max_iters, max_seconds, lr_schedule):
+    if it < warmup_iters:
+        return learning_rate * (it + 1) / (warmup_iters + 1)
+    if lr_schedule == 'time':
+        ratio = min(1.0, elapsed / max_seconds)
+    elif it >= max_iters:
+        return min_lr
+    else:
+        ratio = (it - warmup_iters) / (max_iters - warmup_iters)
+    return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (learning_rate - min_lr)
