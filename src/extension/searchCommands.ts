@@ -95,11 +95,19 @@ export function searchWorkspace(ctx: Ctx, initialQuery?: string): void {
   };
   pick.onDidChangeValue((value) => {
     if (timer) clearTimeout(timer);
-    timer = setTimeout(() => void run(value), SEARCH_DEBOUNCE_MS);
+    timer = setTimeout(() => {
+      timer = undefined;
+      void run(value);
+    }, SEARCH_DEBOUNCE_MS);
+  });
+  // A query typed while the index was filling is asked again when the run ends.
+  const indexListener = ctx.onDidChangeIndexProgress((progress) => {
+    if (!progress.indexing && pick.value.trim() !== '' && !timer) void run(pick.value);
   });
   pick.onDidHide(() => {
     if (timer) clearTimeout(timer);
     inFlight?.cancel();
+    indexListener.dispose();
   });
   pick.show();
   if (initialQuery) pick.value = initialQuery;

@@ -40,6 +40,10 @@ let shownId = 0;
 let shown: { id: number; query: string; hits: PanelHit[] } = { id: 0, query: '', hits: [] };
 let selected = -1;
 let timer: ReturnType<typeof setTimeout> | undefined;
+let wasIndexing = false;
+let lastRefresh = 0;
+/** While the index fills, an empty answer is asked again at most this often. */
+const REFRESH_MS = 1_000;
 
 function search(query: string): void {
   if (timer) clearTimeout(timer);
@@ -135,13 +139,24 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
     case 'searchFailed':
       if (message.id >= shownId) summary.textContent = `Search failed: ${message.message}`;
       break;
-    case 'index':
+    case 'index': {
+      // Results asked for while the index was filling are asked again: at the end of the run, and
+      // now and then during it while they are still empty.
+      const query = input.value.trim();
+      const finished = wasIndexing && !message.indexing;
+      const stillEmpty = message.indexing && shown.hits.length === 0 && Date.now() - lastRefresh >= REFRESH_MS;
+      wasIndexing = message.indexing;
+      if (query !== '' && !timer && (finished || stillEmpty)) {
+        lastRefresh = Date.now();
+        search(input.value);
+      }
       indexLine.textContent = message.text;
       progress.hidden = !message.indexing;
       stopIndexing.hidden = !message.indexing;
       if (message.fraction === null) progress.removeAttribute('value');
       else progress.value = message.fraction;
       break;
+    }
     case 'setQuery':
       input.value = message.query;
       search(message.query);
