@@ -306,3 +306,18 @@ export namespace IndexProgressNotification {
   export const method = 'kestrel/indexProgress' as const;
   export const type = new NotificationType<IndexProgressParams>(method);
 }
+
+export interface PrefetchParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+}
+
+export namespace PrefetchNotification {
+  /**
+   * client -> server: the client is about to ask for an inline completion here, after its debounce.
+   * The worker may fill the model's KV cache with the prompt meanwhile, so the request that follows
+   * only decodes. No answer; a later request or prefetch supersedes it.
+   */
+  export const method = 'kestrel/prefetch' as const;
+  export const type = new NotificationType<PrefetchParams>(method);
+}

@@ -39,7 +39,9 @@ export class Ctx {
       load: () => extension.globalState.get<StatsData>(STATS_KEY),
       save: (data) => void extension.globalState.update(STATS_KEY, data),
     });
-    this.completions = new InlineCompletions(this.config, this.stats);
+    this.completions = new InlineCompletions(this.config, this.stats, (document, position) => {
+      void this.workerClient?.then((worker) => worker.prefetch(document.uri.toString(), { line: position.line, character: position.character }));
+    });
     this.completions.onDidChangeGenerating((generating) => this.statusBar.update({
       generating,
       medianLatencyMs: this.stats.medianLatencyMs(),

@@ -31,6 +31,7 @@ import {
   DescribeModelRequest,
   ListModelsRequest,
   ModelStateNotification,
+  PrefetchNotification,
   SettingsNotification,
   StatusRequest,
   type ModelDescription,
@@ -169,6 +170,11 @@ export class WorkerClient implements vscode.Disposable {
   /** Files created, saved or deleted on disk, for the index. */
   filesChanged(params: FilesChangedParams): void {
     this.notify(FilesChangedNotification.type, params);
+  }
+
+  /** Tells the worker where the next inline completion request will be, so it can prefill meanwhile. */
+  prefetch(uri: string, position: { line: number; character: number }): void {
+    this.notify(PrefetchNotification.type, { textDocument: { uri }, position });
   }
 
   /** Sends the current settings to the worker, which applies them live. */

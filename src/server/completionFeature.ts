@@ -6,10 +6,13 @@ import { EngineError, errorMessage, isAbortError } from '../engine/errors';
 import type { VariantName } from '../engine/registry/manifest';
 import type { ModelEntry } from '../engine/registry/registry';
 import type { LoadedCompletionModel } from '../engine/session/model';
+import type { CompletionRequest } from '../engine/provider';
 import {
   DescribeModelRequest,
   ListModelsRequest,
   ModelStateNotification,
+  PrefetchNotification,
+  type PrefetchParams,
   SelectModelRequest,
   type ModelState,
   type LoadedModel,
@@ -50,6 +53,7 @@ export class CompletionFeature implements Feature {
   register(connection: Connection): void {
     this.connection = connection;
     connection.languages.inlineCompletion.on((params, token) => this.inlineCompletion(params, token));
+    connection.onNotification(PrefetchNotification.type, (params) => void this.prefetch(params));
     connection.onRequest(ListModelsRequest.type, () => this.listModels());
     connection.onRequest(SelectModelRequest.type, (params) => this.select(params.id, params.variant as VariantName | undefined));
     connection.onRequest(DescribeModelRequest.type, () => (this.engine.loaded ? describe(this.engine.loaded) : null));
@@ -64,27 +68,53 @@ export class CompletionFeature implements Feature {
     return model ? [{ id: model.entry.id, kind: 'completion', variant: model.variant.name, provider: model.provider }] : [];
   }
 
+  /** The engine request for a position in an open document, or null when there is nothing to ask. */
+  private requestAt(uri: string, position: { line: number; character: number }, signal: AbortSignal): CompletionRequest | null {
+    const document = this.documents.get(uri);
+    if (!document || !this.engine.loaded) return null;
+    const text = document.getText();
+    const offset = document.offsetAt(position);
+    return {
+      docKey: uri,
+      prefix: text.slice(0, offset),
+      suffix: text.slice(offset),
+      signal,
+      languageId: document.languageId,
+      ...(this.settings.value.completionMaxTokens ? { maxTokens: this.settings.value.completionMaxTokens } : {}),
+      documents: this.documents.all().map((d) => ({ uri: d.uri, text: d.getText(), languageId: d.languageId })),
+    };
+  }
+
+  /**
+   * Prefills the prompt for where the client will ask next, while its debounce runs: the request
+   * that follows finds the prompt in the KV cache. One token is generated and thrown away (not
+   * cached as a completion); the real request aborts it, keeping the prefill.
+   */
+  private async prefetch(params: PrefetchParams): Promise<void> {
+    const request = this.requestAt(params.textDocument.uri, params.position, new AbortController().signal);
+    if (!request) return;
+    const leave = this.foreground?.enter();
+    try {
+      await this.engine.complete({ ...request, maxTokens: 1, noCache: true });
+    } catch (error) {
+      if (!isAbortError(error)) this.log.debug(`prefetch failed: ${errorMessage(error)}`);
+    } finally {
+      leave?.();
+    }
+  }
+
   private async inlineCompletion(
     params: InlineCompletionParams,
     token: { isCancellationRequested: boolean; onCancellationRequested(listener: () => void): unknown },
   ): Promise<InlineCompletionList | null> {
-    const document = this.documents.get(params.textDocument.uri);
-    if (!document || token.isCancellationRequested || !this.engine.loaded) return null;
-    const text = document.getText();
-    const offset = document.offsetAt(params.position);
+    if (token.isCancellationRequested) return null;
     const controller = new AbortController();
+    const request = this.requestAt(params.textDocument.uri, params.position, controller.signal);
+    if (!request) return null;
     token.onCancellationRequested(() => controller.abort());
     const leave = this.foreground?.enter();
     try {
-      const result = await this.engine.complete({
-        docKey: params.textDocument.uri,
-        prefix: text.slice(0, offset),
-        suffix: text.slice(offset),
-        signal: controller.signal,
-        languageId: document.languageId,
-        ...(this.settings.value.completionMaxTokens ? { maxTokens: this.settings.value.completionMaxTokens } : {}),
-        documents: this.documents.all().map((d) => ({ uri: d.uri, text: d.getText(), languageId: d.languageId })),
-      });
+      const result = await this.engine.complete(request);
       if (result.stats) {
         const s = result.stats;
         this.log.debug(

@@ -16,7 +16,7 @@ import {
   StreamMessageWriter,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { DescribeModelRequest, ListModelsRequest, SelectModelRequest, StatusRequest } from '../../src/protocol';
+import { DescribeModelRequest, ListModelsRequest, PrefetchNotification, SelectModelRequest, StatusRequest } from '../../src/protocol';
 
 const MODEL_DIR = resolve(process.env.KESTREL_TEST_MODEL_DIR ?? 'models/kestrel-py-tiny');
 const SERVER = 'dist/server.js';
@@ -100,3 +100,35 @@ test('a cancelled inline completion request ends quietly', () => withServer(asyn
   const status = await connection.sendRequest(StatusRequest.type);
   assert.equal(status.models.length, 1, 'the worker keeps serving');
 }));
+
+/** The completion a fresh worker gives at `position`, optionally after a prefetch there. */
+async function completionAt(text: string, position: { line: number; character: number }, prefetchFirst: boolean): Promise<string | null> {
+  let answer: string | null = null;
+  await withServer(async (connection) => {
+    // fp32: the int8 graph quantises activations over the tokens fed in one run, so a reused
+    // prefix may shift near-ties; fp32 gives the same tokens whichever way the prompt was fed.
+    await connection.sendRequest(SelectModelRequest.type, { id: '', variant: 'fp32' });
+    await connection.sendNotification(DidOpenTextDocumentNotification.type, { textDocument: { uri: URI, languageId: 'python', version: 1, text } });
+    if (prefetchFirst) {
+      await connection.sendNotification(PrefetchNotification.type, { textDocument: { uri: URI }, position });
+      // The client's debounce: long enough here for the prefetch to run to its end first.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+    const result = await connection.sendRequest(InlineCompletionRequest.type, {
+      textDocument: { uri: URI }, position, context: { triggerKind: InlineCompletionTriggerKind.Invoked },
+    });
+    const items = result === null ? [] : Array.isArray(result) ? result : result.items;
+    answer = (items[0]?.insertText as string | undefined) ?? null;
+  });
+  return answer;
+}
+
+test('a prefetch during the debounce leaves the completion that follows exactly as without it', async () => {
+  // A place where the shipped model answers with more than one token.
+  const text = 'import os\n\n\ndef read_lines(path):\n    with open(path) as f:\n        return os.path.\n';
+  const position = { line: 5, character: 23 };
+  const plain = await completionAt(text, position, false);
+  assert.ok(plain !== null && plain.length > 0, 'the model answers here');
+  const prefetched = await completionAt(text, position, true);
+  assert.equal(prefetched, plain, 'the prefetch only fills the KV cache: the completion that reuses it is the same');
+});

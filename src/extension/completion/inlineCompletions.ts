@@ -38,7 +38,12 @@ export class InlineCompletions implements vscode.Disposable {
   lastTiming: CompletionTiming | undefined;
   private readonly requestListeners: Array<(generating: boolean) => void> = [];
 
-  constructor(private readonly config: Config, private readonly stats: CompletionStats) {
+  constructor(
+    private readonly config: Config,
+    private readonly stats: CompletionStats,
+    /** Lets the worker prefill the prompt while the debounce runs (the request then mostly decodes). */
+    private readonly prefetch: (document: vscode.TextDocument, position: vscode.Position) => void = () => {},
+  ) {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((event) => this.onTextChange(event)),
       vscode.commands.registerCommand(INTERNAL_COMMANDS.completionAccepted, () => this.onAccepted()),
@@ -65,7 +70,10 @@ export class InlineCompletions implements vscode.Disposable {
 
     const explicit = context.triggerKind === vscode.InlineCompletionTriggerKind.Invoke;
     const waitMs = explicit ? 0 : this.debounce.delayMs(this.config.get('completions.debounceMs'));
-    if (waitMs > 0 && !(await sleep(waitMs, token))) return null;
+    if (waitMs > 0) {
+      this.prefetch(document, position);
+      if (!(await sleep(waitMs, token))) return null;
+    }
 
     const started = performance.now();
     this.setGenerating(+1);
