@@ -41,7 +41,7 @@ export class Ctx {
     });
     this.completions = new InlineCompletions(this.config, this.stats, (document, position) => {
       void this.workerClient?.then((worker) => worker.prefetch(document.uri.toString(), { line: position.line, character: position.character }));
-    });
+    }, this.output);
     this.completions.onDidChangeGenerating((generating) => this.statusBar.update({
       generating,
       medianLatencyMs: this.stats.medianLatencyMs(),

@@ -43,6 +43,7 @@ export class InlineCompletions implements vscode.Disposable {
     private readonly stats: CompletionStats,
     /** Lets the worker prefill the prompt while the debounce runs (the request then mostly decodes). */
     private readonly prefetch: (document: vscode.TextDocument, position: vscode.Position) => void = () => {},
+    private readonly output?: vscode.LogOutputChannel,
   ) {
     this.disposables.push(
       vscode.workspace.onDidChangeTextDocument((event) => this.onTextChange(event)),
@@ -82,7 +83,7 @@ export class InlineCompletions implements vscode.Disposable {
       answer = await next(document, position, context, token);
     } catch (error) {
       // A cancelled or failed request shows nothing; the worker logs the cause.
-      if (!token.isCancellationRequested) console.warn(`Kestrel completion failed: ${String(error)}`);
+      if (!token.isCancellationRequested) this.output?.warn(`Inline completion failed: ${String(error)}`);
       return null;
     } finally {
       this.setGenerating(-1);
