@@ -27,6 +27,7 @@ import {
   type SearchHitInfo,
   type SearchResult,
   type WorkerSettings,
+  type LoadedModel,
 } from '../protocol';
 import type { Feature } from './feature';
 import type { Logger } from './logger';
@@ -107,6 +108,7 @@ export class IndexFeature implements Feature {
   private config: IndexConfig = indexConfig({ device: 'auto', model: '', modelPaths: [] });
   private folders: FolderEntry[] = [];
   private embedder: Embedder | null = null;
+  private embedderModel: LoadedModel | undefined;
   private embedderNote: string | undefined = 'not loaded yet';
   private embedderTried = false;
   private controller = new AbortController();
@@ -121,6 +123,11 @@ export class IndexFeature implements Feature {
     private readonly log: Logger,
     private readonly gate: PriorityGate,
   ) {}
+
+  /** The embedding model in use, for `kestrel/status`. */
+  loadedModels(): LoadedModel[] {
+    return this.embedderModel ? [this.embedderModel] : [];
+  }
 
   register(connection: Connection): void {
     this.connection = connection;
@@ -172,6 +179,7 @@ export class IndexFeature implements Feature {
     try {
       const embedder = await OnnxEmbedder.load(inspectModelDir(dir), this.settings.value.device);
       this.embedder = embedder;
+      this.embedderModel = { id: embedder.entry.manifest.id, kind: 'embedding', variant: embedder.variant.name, provider: embedder.provider };
       this.embedderNote = undefined;
       this.log.info(`index: embedder ${embedder.id} on ${embedder.providerSummary}`);
     } catch (error) {

@@ -40,7 +40,7 @@ const shippedModels = join(__dirname, '..', 'models');
 const gate = new PriorityGate();
 const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'), gate);
 const index = new IndexFeature(settings, [shippedModels], connectionLogger(connection, 'index'), gate);
-const features: Feature[] = [new StatusFeature(settings, () => completion.loadedModels()), completion, index];
+const features: Feature[] = [new StatusFeature(settings, () => [...completion.loadedModels(), ...index.loadedModels()]), completion, index];
 
 connection.onInitialize((params): InitializeResult => {
   settings.update(initialSettings(params.initializationOptions));
