@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
 import { EVAL_USAGE, evalCompletionCommand } from './engine/cli/evalCompletion';
 import { BENCH_USAGE, benchCompletionCommand } from './engine/cli/benchCompletion';
-import { INDEX_USAGE, SEARCH_USAGE, indexCommand, searchCommand } from './index/cli';
+import { EVAL_SEARCH_USAGE, INDEX_USAGE, SEARCH_USAGE, evalSearchCommand, indexCommand, searchCommand } from './index/cli';
 import { kestrelVersion } from './version';
 
 /** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
@@ -22,6 +22,7 @@ Commands:
   bench-completion  completion latency: first token by prompt length, decode speed, typing replay
   index         build or update the semantic search index of a folder
   search        search a folder's index: identifiers, words or a description of the code
+  eval-search   search quality (MRR, recall@k) of BM25, vectors and hybrid on {query, code} pairs
   --version     print the version
   help          show this text
 
@@ -32,6 +33,8 @@ ${EVAL_USAGE}
 ${INDEX_USAGE}
 
 ${SEARCH_USAGE}
+
+${EVAL_SEARCH_USAGE}
 
 ${BENCH_USAGE}`;
 
@@ -56,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       return indexCommand(argv.slice(1), SHIPPED_MODELS);
     case 'search':
       return searchCommand(argv.slice(1), SHIPPED_MODELS);
+    case 'eval-search':
+      return evalSearchCommand(argv.slice(1), SHIPPED_MODELS);
     case undefined:
     case 'help':
     case '--help':

@@ -11,6 +11,7 @@ import { intOption, parseArgs, type ParsedArgs } from '../engine/cli/args';
 import { errorMessage } from '../engine/errors';
 import { scanModels } from '../engine/registry/registry';
 import type { Embedder } from './embedder';
+import { evaluateSearch, formatEvalSearch, readPairs } from './evalSearch';
 import type { IndexProgress } from './indexer';
 import { OnnxEmbedder } from './onnxEmbedder';
 import { WorkspaceIndex } from './workspaceIndex';
@@ -39,7 +40,18 @@ ${COMMON_OPTIONS}
   --exclude GLOB      never paths matching GLOB (repeatable)
   --json              results as JSON`;
 
-const VALUED = ['store', 'model', 'models', 'device', 'exclude', 'max-file-kb', 'dir', 'limit', 'lang', 'include'];
+export const EVAL_SEARCH_USAGE = `kestrel eval-search --pairs FILE [options]     search quality on {query, code} pairs (CodeSearchNet protocol)
+  --pairs FILE        JSON lines of {query, code} (models/training/embed_pairs.py writes them)
+  --model DIR         embedding model folder (default: the first embedding model in the shipped models)
+  --models DIR        extra folder to search for models (repeatable)
+  --no-model          BM25 only, no embedding model
+  --device D          ${DEVICE_SETTINGS.join(' | ')} (default auto)
+  --limit N           use only the first N pairs
+  --group N           candidates per query (default 1000: each query's code among 999 others)
+  --seed N            shuffle seed (default 0)
+  --json              the result as JSON`;
+
+const VALUED = ['store', 'model', 'models', 'device', 'exclude', 'max-file-kb', 'dir', 'limit', 'lang', 'include', 'pairs', 'group', 'seed'];
 
 function defaultStore(dir: string): string {
   const cache = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
@@ -171,6 +183,33 @@ export async function searchCommand(argv: readonly string[], shippedModels: stri
     return 1;
   } finally {
     index.close();
+    if (embedder instanceof OnnxEmbedder) await embedder.dispose();
+  }
+}
+
+export async function evalSearchCommand(argv: readonly string[], shippedModels: string): Promise<number> {
+  const args = parseArgs(argv, VALUED);
+  const file = args.options.get('pairs')?.at(-1);
+  if (!file) {
+    console.error(EVAL_SEARCH_USAGE);
+    return 2;
+  }
+  const pairs = readPairs(resolve(file));
+  const embedder = await embedderFromArgs(args, shippedModels);
+  try {
+    const limit = intOption(args, 'limit', 0);
+    const result = await evaluateSearch(pairs, embedder, {
+      groupSize: intOption(args, 'group', 1000),
+      seed: intOption(args, 'seed', 0),
+      ...(limit > 0 ? { limit } : {}),
+      onProgress: (message) => console.error(message),
+    });
+    console.log(args.flags.has('json') ? JSON.stringify(result, null, 1) : formatEvalSearch(result));
+    return 0;
+  } catch (error) {
+    console.error(`kestrel eval-search: ${errorMessage(error)}`);
+    return 1;
+  } finally {
     if (embedder instanceof OnnxEmbedder) await embedder.dispose();
   }
 }
