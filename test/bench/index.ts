@@ -12,10 +12,14 @@
  *     --queries N      queries per size (default 200)
  *     --json FILE      write the results there too
  *     --search-only    skip the indexing runs (search latency and memory only)
+ *     --no-peer        skip LanceDB (the peer for search)
  *
  * Search at 10k/100k chunks uses the real project's chunks repeated under distinct paths (so BM25
  * sees real term statistics) with random unit vectors (the scan costs the same whatever the values).
  * Memory is measured in a fresh process that opens the 100k index, as the worker would.
+ * The peer: the same vectors (float32, where Kestrel keeps int8) in a LanceDB table in a temporary
+ * folder, searched flat (exact, no vector index) for the same 100 nearest by cosine, with the same
+ * query vectors, in this process after Kestrel's figures for that size were taken.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
@@ -207,6 +211,51 @@ async function searchLatency(folder: string, dimension: number, queries: number)
   };
 }
 
+/** LanceDB flat (exact) vector search over the vectors syntheticStore wrote (before quantisation), 100 nearest. */
+async function lanceLatency(size: number, dimension: number, queries: number): Promise<Record<string, unknown>> {
+  let lancedb: typeof import('@lancedb/lancedb');
+  try {
+    lancedb = await import('@lancedb/lancedb');
+  } catch (error) {
+    return { skipped: `@lancedb/lancedb does not load (${error instanceof Error ? error.message : String(error)})` };
+  }
+  const folder = mkdtempSync(join(tmpdir(), 'kestrel-bench-lancedb-'));
+  try {
+    const built = performance.now();
+    const db = await lancedb.connect(folder);
+    let table: Awaited<ReturnType<typeof db.createTable>> | undefined;
+    const batch = 10_000;
+    for (let start = 0; start < size; start += batch) {
+      const rows = [];
+      for (let made = start; made < Math.min(size, start + batch); made++) rows.push({ id: made, vector: Array.from(randomUnit(dimension, made + 1)) });
+      if (table) await table.add(rows);
+      else table = await db.createTable('chunks', rows, { mode: 'overwrite' });
+    }
+    if (!table) throw new Error('no rows');
+    const buildSeconds = (performance.now() - built) / 1000;
+    const times: number[] = [];
+    for (let i = 0; i < queries + 10; i++) {
+      const q = randomUnit(dimension, 1_000_003 + i);
+      const t = performance.now();
+      const hits = await table.vectorSearch(Array.from(q)).distanceType('cosine').bypassVectorIndex().select(['id', '_distance']).limit(100).toArray();
+      const ms = performance.now() - t;
+      if (hits.length !== Math.min(100, size)) throw new Error(`LanceDB returned ${hits.length} rows`);
+      if (i >= 10) times.push(ms); // as for Kestrel: the first queries warm caches
+    }
+    times.sort((a, b) => a - b);
+    const rows = await table.countRows();
+    table.close();
+    db.close();
+    return {
+      rows,
+      flatVectorSearchMs: { p50: Number(percentile(times, 50).toFixed(2)), p95: Number(percentile(times, 95).toFixed(2)) },
+      tableWriteSeconds: Number(buildSeconds.toFixed(1)),
+    };
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   // Child mode: open one store in a fresh process and report (memory as the worker would see it).
   if (args.has('measure-store')) {
@@ -252,8 +301,22 @@ async function main(): Promise<void> {
         await syntheticStore(folder, chunks, size, dimension);
         const buildSeconds = (performance.now() - built) / 1000;
         const output = execFileSync(process.execPath, [fileURLToPath(import.meta.url), '--measure-store', folder, '--dimension', String(dimension), '--queries', args.get('queries') ?? '200'], { encoding: 'utf8', maxBuffer: 1 << 20 });
-        searchResults[String(size)] = { ...JSON.parse(output), storeWriteSeconds: Number(buildSeconds.toFixed(1)) };
-        console.error(`search at ${size} chunks:`, JSON.stringify(searchResults[String(size)]));
+        const kestrel = { ...JSON.parse(output), storeWriteSeconds: Number(buildSeconds.toFixed(1)) } as Record<string, unknown>;
+        searchResults[String(size)] = kestrel;
+        console.error(`search at ${size} chunks:`, JSON.stringify(kestrel));
+        if (!args.has('no-peer')) {
+          const peer = await lanceLatency(size, dimension, Number(args.get('queries') ?? 200));
+          const lance = peer['flatVectorSearchMs'] as { p50: number; p95: number } | undefined;
+          if (lance) {
+            const ours = kestrel['vectorScanMs'] as { p50: number; p95: number };
+            const hybrid = kestrel['hybridMs'] as { p50: number; p95: number };
+            // Above 1: Kestrel is faster by that factor.
+            peer['lanceOverKestrelVectorScan'] = { p50: Number((lance.p50 / ours.p50).toFixed(1)), p95: Number((lance.p95 / ours.p95).toFixed(1)) };
+            peer['lanceOverKestrelHybrid'] = { p50: Number((lance.p50 / hybrid.p50).toFixed(1)), p95: Number((lance.p95 / hybrid.p95).toFixed(1)) };
+          }
+          kestrel['lancedb'] = peer;
+          console.error(`LanceDB flat at ${size} vectors:`, JSON.stringify(peer));
+        }
       } finally {
         rmSync(folder, { recursive: true, force: true });
       }
