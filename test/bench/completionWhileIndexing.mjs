@@ -1,0 +1,70 @@
+// Benchmark: completion latency while the workspace index is being built, against the same
+// requests with the worker idle (budget: no worse than 1.2x idle, DESIGN.md). Starts the worker over
+// stdio as any LSP client would, with the shipped models, then indexes a real Python tree (Debian's
+// standard library by default; KESTREL_BENCH_TREE=DIR to choose) in a scratch index folder.
+// Run: `npm run bench:indexing-load` (after `node esbuild.mjs`).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StreamMessageReader, StreamMessageWriter, createProtocolConnection } from 'vscode-languageserver-protocol/node';
+import { percentile } from './stats.mjs';
+
+const TREE = process.env.KESTREL_BENCH_TREE ?? '/usr/lib/python3.11';
+const SOURCE = process.env.KESTREL_BENCH_FILE ?? '/usr/lib/python3.11/textwrap.py';
+const REQUESTS = Number(process.env.KESTREL_BENCH_REQUESTS ?? 40);
+
+const scratch = mkdtempSync(join(tmpdir(), 'kestrel-bench-'));
+const base = { device: 'auto', model: '', modelPaths: [], indexStorage: scratch, workspaceFolders: [TREE] };
+const child = spawn(process.execPath, ['dist/server.js', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
+let progress = { indexing: false, progress: { chunksDone: 0 } };
+const modelReady = new Promise((resolve, reject) => connection.onNotification('kestrel/modelState', (state) => {
+  if (state.state === 'ready') resolve(state.model);
+  if (state.state === 'error') reject(new Error(state.message));
+}));
+connection.onNotification('kestrel/indexProgress', (params) => { progress = params; });
+connection.onNotification('window/logMessage', () => {});
+connection.listen();
+
+/** Line ends of a real file to complete at; the first line names the phase so no answer is cached across phases. */
+const lines = readFileSync(SOURCE, 'utf8').split('\n');
+const positions = lines.map((line, i) => ({ line: i + 1, character: line.length })).filter((p, i) => lines[i].trim().length > 8).filter((_, i) => i % 3 === 0);
+
+async function phase(name) {
+  const uri = `file:///bench/${name}.py`;
+  const text = `# ${name}\n${lines.join('\n')}`;
+  await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text } });
+  const times = [];
+  for (const position of positions.slice(0, REQUESTS)) {
+    const t = performance.now();
+    await connection.sendRequest('textDocument/inlineCompletion', { textDocument: { uri }, position, context: { triggerKind: 1 } });
+    times.push(performance.now() - t);
+  }
+  return times;
+}
+
+try {
+  await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: { ...base, indexEnable: false } });
+  await connection.sendNotification('initialized', {});
+  const model = await modelReady;
+  await phase('warm-up'); // first requests pay one-off costs (syntax trees, caches); measure neither phase with them
+  const idle = await phase('idle');
+  await connection.sendNotification('kestrel/settings', { ...base, indexEnable: true });
+  const started = Date.now();
+  // Measure once chunks are being embedded and written, not while the tree is only walked.
+  while (!(progress.indexing && progress.progress.chunksDone > 0) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 50));
+  if (!progress.indexing) throw new Error('indexing did not start (or ended before chunks were counted)');
+  const chunksAtStart = progress.progress.chunksDone;
+  const loaded = await phase('indexing');
+  const stillIndexing = progress.indexing;
+  const row = (label, values) => `${label.padEnd(22)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`;
+  console.log(`completion latency with ${model.id} (${model.variant}, ${model.provider}), ${idle.length} requests per phase, index of ${TREE}:`);
+  console.log(`  ${row('idle worker', idle)}`);
+  console.log(`  ${row('while indexing', loaded)}   (${progress.progress.chunksDone - chunksAtStart} chunks indexed meanwhile${stillIndexing ? ', indexing still running' : ', indexing finished during the phase'})`);
+  console.log(`  ratio p50 ${(percentile(loaded, 50) / percentile(idle, 50)).toFixed(2)}x, p95 ${(percentile(loaded, 95) / percentile(idle, 95)).toFixed(2)}x   (budget 1.2x)`);
+} finally {
+  child.kill();
+  connection.dispose();
+  rmSync(scratch, { recursive: true, force: true });
+}
