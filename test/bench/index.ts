@@ -211,19 +211,46 @@ async function searchLatency(folder: string, dimension: number, queries: number)
   };
 }
 
+/**
+ * The part of @lancedb/lancedb's API the peer run uses. LanceDB is not a project dependency (its lock
+ * entries for other platforms' binaries break `npm ci`); install it for a run with
+ * `ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save @lancedb/lancedb`.
+ */
+interface LanceQuery {
+  distanceType(type: 'cosine'): LanceQuery;
+  bypassVectorIndex(): LanceQuery;
+  select(columns: string[]): LanceQuery;
+  limit(n: number): LanceQuery;
+  toArray(): Promise<unknown[]>;
+}
+interface LanceTable {
+  add(rows: object[]): Promise<unknown>;
+  vectorSearch(vector: number[]): LanceQuery;
+  countRows(): Promise<number>;
+  close(): void;
+}
+interface LanceConnection {
+  createTable(name: string, rows: object[], options: { mode: 'overwrite' }): Promise<LanceTable>;
+  close(): void;
+}
+interface LanceModule {
+  connect(uri: string): Promise<LanceConnection>;
+}
+
 /** LanceDB flat (exact) vector search over the vectors syntheticStore wrote (before quantisation), 100 nearest. */
 async function lanceLatency(size: number, dimension: number, queries: number): Promise<Record<string, unknown>> {
-  let lancedb: typeof import('@lancedb/lancedb');
+  let lancedb: LanceModule;
   try {
-    lancedb = await import('@lancedb/lancedb');
+    const specifier = '@lancedb/lancedb'; // a variable: the package is optional, installed only for this run
+    lancedb = (await import(specifier)) as LanceModule;
   } catch (error) {
-    return { skipped: `@lancedb/lancedb does not load (${error instanceof Error ? error.message : String(error)})` };
+    return { skipped: `@lancedb/lancedb is not installed (ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save @lancedb/lancedb): ${error instanceof Error ? error.message : String(error)}` };
   }
   const folder = mkdtempSync(join(tmpdir(), 'kestrel-bench-lancedb-'));
   try {
     const built = performance.now();
     const db = await lancedb.connect(folder);
-    let table: Awaited<ReturnType<typeof db.createTable>> | undefined;
+    let table: LanceTable | undefined;
     const batch = 10_000;
     for (let start = 0; start < size; start += batch) {
       const rows = [];
