@@ -74,18 +74,8 @@ beta1, beta2 = 0.9, 0.98
 grad_clip = 1.0
 device = 'cuda' if torch.cuda.is_available() else 'cpu'
 # -----------------------------------------------------------------------------
-config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
-for arg in sys.argv[1:]:  # configurator: config files, then --key=value
-    if not arg.startswith('--'):
-        path = arg if os.path.exists(arg) else os.path.join(HERE, arg)
-        print(f'config file {path}')
-        exec(open(path).read())
-    else:
-        key, val = arg[2:].split('=', 1)
-        assert key in config_keys, f'unknown config key {key}'
-        cur = globals()[key]
-        globals()[key] = (val.lower() in ('1', 'true', 'yes')) if isinstance(cur, bool) else type(cur)(val)
-config = {k: globals()[k] for k in config_keys}  # as given: paths stay relative to models/training
+exec(open(os.path.join(HERE, 'configurator.py')).read())  # config files, then --key=value; sets `config`
+# `config` keeps paths as given: relative to models/training
 out_dir, work_dir, tokenizer = (os.path.join(HERE, p) for p in (out_dir, work_dir, tokenizer))
 os.makedirs(out_dir, exist_ok=True)
 print(json.dumps(config, indent=1))

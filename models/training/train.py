@@ -64,18 +64,7 @@ device = 'cuda' if torch.cuda.is_available() else 'cpu'
 dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32'
 compile = hasattr(torch, 'compile') and torch.cuda.is_available()
 # -----------------------------------------------------------------------------
-config_keys = [k for k, v in globals().items() if not k.startswith('_') and isinstance(v, (int, float, bool, str))]
-for arg in sys.argv[1:]:  # configurator: config files, then --key=value
-    if not arg.startswith('--'):
-        path = arg if os.path.exists(arg) else os.path.join(HERE, arg)
-        print(f'config file {path}')
-        exec(open(path).read())
-    else:
-        key, val = arg[2:].split('=', 1)
-        assert key in config_keys, f'unknown config key {key}'
-        cur = globals()[key]
-        globals()[key] = (val.lower() in ('1', 'true', 'yes')) if isinstance(cur, bool) else type(cur)(val)
-config = {k: globals()[k] for k in config_keys}
+exec(open(os.path.join(HERE, 'configurator.py')).read())  # config files, then --key=value; sets `config`
 config['code_commit'] = git('rev-parse', 'HEAD')  # the code version this run trains with, kept in every checkpoint
 out_dir = os.path.join(HERE, out_dir)
 work_dir = os.path.join(HERE, work_dir)
