@@ -6,25 +6,14 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO_ROOT, copyFixtureWorkspace, openFile, startWorkbench, waitForStatusBarItem } from './workbench.mjs';
+import { REPO_ROOT, openFile, useKestrelWorkbench, waitForStatusBarItem } from './workbench.mjs';
 
 const SCREENSHOT = path.join(REPO_ROOT, 'test-results/e2e-ghost-text.png');
 
-let workspace;
-let workbench;
-
-before(async () => {
-  workspace = copyFixtureWorkspace();
-  workbench = await startWorkbench({ workspace: workspace.path, extensionDevelopmentPath: REPO_ROOT });
-});
-
-after(async () => {
-  await workbench?.stop();
-  workspace?.remove();
-});
+const workbench = useKestrelWorkbench({ before, after });
 
 test('typing in a Python file shows Kestrel ghost text', { timeout: 180_000 }, async () => {
-  const { page } = workbench;
+  const { page } = workbench();
   try {
     await openFile(page, 'inventory/warehouse.py');
     // The model is loaded when the status item names it with its device.
@@ -47,6 +36,6 @@ test('typing in a Python file shows Kestrel ghost text', { timeout: 180_000 }, a
     const shown = (await page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').allTextContents()).join('');
     assert.ok(shown.trim().length > 0, 'ghost text has visible characters');
   } finally {
-    await workbench.screenshot(SCREENSHOT);
+    await workbench().screenshot(SCREENSHOT);
   }
 });

@@ -7,22 +7,11 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { REPO_ROOT, copyFixtureWorkspace, openFile, startWorkbench } from './workbench.mjs';
+import { REPO_ROOT, openFile, useKestrelWorkbench } from './workbench.mjs';
 
 const SCREENSHOT = path.join(REPO_ROOT, 'test-results/e2e-search-panel.png');
 
-let workspace;
-let workbench;
-
-before(async () => {
-  workspace = copyFixtureWorkspace();
-  workbench = await startWorkbench({ workspace: workspace.path, extensionDevelopmentPath: REPO_ROOT });
-});
-
-after(async () => {
-  await workbench?.stop();
-  workspace?.remove();
-});
+const workbench = useKestrelWorkbench({ before, after });
 
 /** The webview's inner frame holding the Search view's page (webviews nest two iframes deep). */
 async function searchViewFrame(page, timeoutMs) {
@@ -37,7 +26,7 @@ async function searchViewFrame(page, timeoutMs) {
 }
 
 test('typing in the Search view lists matching code from the workspace', { timeout: 180_000 }, async () => {
-  const { page } = workbench;
+  const { page } = workbench();
   try {
     // Opening a Python file activates Kestrel, whose worker then indexes the workspace.
     await openFile(page, 'inventory/warehouse.py');
@@ -58,6 +47,6 @@ test('typing in the Search view lists matching code from the workspace', { timeo
     await input.press('ArrowDown');
     assert.equal(await hits.nth(1).getAttribute('aria-selected'), 'true');
   } finally {
-    await workbench.screenshot(SCREENSHOT);
+    await workbench().screenshot(SCREENSHOT);
   }
 });

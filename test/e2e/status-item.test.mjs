@@ -6,40 +6,23 @@
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import {
-  REPO_ROOT,
-  copyFixtureWorkspace,
-  openFile,
-  startWorkbench,
-  waitForStatusBarItem,
-} from './workbench.mjs';
+import { REPO_ROOT, openFile, useKestrelWorkbench, waitForStatusBarItem } from './workbench.mjs';
 
 const SCREENSHOT = path.join(REPO_ROOT, 'test-results/e2e-status-item.png');
 
-let workspace;
-let workbench;
-
-before(async () => {
-  workspace = copyFixtureWorkspace();
-  workbench = await startWorkbench({ workspace: workspace.path, extensionDevelopmentPath: REPO_ROOT });
-});
-
-after(async () => {
-  await workbench?.stop();
-  workspace?.remove();
-});
+const workbench = useKestrelWorkbench({ before, after });
 
 test('the status bar shows a Kestrel item', { timeout: 120_000 }, async () => {
   try {
-    await openFile(workbench.page, 'inventory/warehouse.py');
+    await openFile(workbench().page, 'inventory/warehouse.py');
     const item = await waitForStatusBarItem(
-      workbench.page,
+      workbench().page,
       (candidate) => /Kestrel/.test(candidate.text) || /Kestrel/.test(candidate.ariaLabel),
       { timeoutMs: 60_000 },
     );
     assert.match(`${item.text} ${item.ariaLabel}`, /Kestrel/);
   } finally {
     // Evidence either way: what the user would have seen.
-    await workbench.screenshot(SCREENSHOT);
+    await workbench().screenshot(SCREENSHOT);
   }
 });

@@ -138,3 +138,21 @@ export async function waitForStatusBarItem(page, predicate, { timeoutMs = 30_000
       items.map((item) => `  ${item.id}: ${JSON.stringify(item.text)} (${item.ariaLabel})`).join('\n'),
   );
 }
+
+/**
+ * For a test file: a fresh copy of the fixture workspace and a workbench with Kestrel, started before
+ * its tests and stopped (workspace removed) after them. Returns a getter, valid inside the tests.
+ */
+export function useKestrelWorkbench(hooks) {
+  let workspace;
+  let workbench;
+  hooks.before(async () => {
+    workspace = copyFixtureWorkspace();
+    workbench = await startWorkbench({ workspace: workspace.path, extensionDevelopmentPath: REPO_ROOT });
+  });
+  hooks.after(async () => {
+    await workbench?.stop();
+    workspace?.remove();
+  });
+  return () => workbench;
+}
