@@ -23,7 +23,7 @@ import pickle
 import numpy as np
 import torch
 
-from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN, embed_tokenizer_spec
+from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN, embed_tokenizer_spec, right_pad
 from tokenizer import Tokenizer
 
 BUCKET = 32  # batches per length-sorting window
@@ -62,13 +62,7 @@ def tokenize_file(tok, path, fields, cache_dir):
 
 def pad(rows, marker_id, max_len):
     """rows: token arrays without marker -> (ids, mask) LongTensors (B, T)."""
-    rows = [np.concatenate([[marker_id], r[:max_len - 1]]) for r in rows]
-    T = max(len(r) for r in rows)
-    ids = np.zeros((len(rows), T), dtype=np.int64)
-    mask = np.zeros((len(rows), T), dtype=np.int64)
-    for i, r in enumerate(rows):
-        ids[i, :len(r)] = r
-        mask[i, :len(r)] = 1
+    ids, mask = right_pad([np.concatenate([[marker_id], r[:max_len - 1]]) for r in rows])
     return torch.from_numpy(ids), torch.from_numpy(mask)
 
 

@@ -58,9 +58,8 @@ def export_onnx(model, path, opset=14):
     onnx.checker.check_model(onnx.load(path))
 
 
-def encode_batch(tok, texts, marker, max_len):
-    """Marker + text ids, truncated to max_len, right-padded with 0 -> (ids, mask) int64 arrays."""
-    rows = [([tok.token_to_id(marker)] + tok.encode(t))[:max_len] for t in texts]
+def right_pad(rows):
+    """Token rows of different lengths -> (ids, mask) int64 arrays (B, T), padded with 0 on the right."""
     T = max(len(r) for r in rows)
     ids = np.zeros((len(rows), T), dtype=np.int64)
     mask = np.zeros((len(rows), T), dtype=np.int64)
@@ -68,6 +67,11 @@ def encode_batch(tok, texts, marker, max_len):
         ids[i, :len(r)] = r
         mask[i, :len(r)] = 1
     return ids, mask
+
+
+def encode_batch(tok, texts, marker, max_len):
+    """Marker + text ids, truncated to max_len, right-padded with 0 -> (ids, mask) int64 arrays."""
+    return right_pad([([tok.token_to_id(marker)] + tok.encode(t))[:max_len] for t in texts])
 
 
 REFERENCE_TEXTS = {
