@@ -321,3 +321,39 @@ export namespace PrefetchNotification {
   export const method = 'kestrel/prefetch' as const;
   export const type = new NotificationType<PrefetchParams>(method);
 }
+
+export interface CompletionTimingParams {
+  textDocument: { uri: string };
+  position: { line: number; character: number };
+  /** From the request's arrival to its answer, in the worker. */
+  workerMs: number;
+  /** Of workerMs, the completion pipeline itself (prompt, model, stop rules, postprocessing). */
+  engineMs: number;
+  /**
+   * Of workerMs, the time spent waiting for the engine: a superseded request or prefetch still
+   * finishing its current ONNX Runtime step (steps cannot be interrupted).
+   */
+  queuedMs: number;
+  /** The completion came from the completion cache (no model run). */
+  fromCache: boolean;
+  /** Present when the model ran. */
+  model?: {
+    promptTokens: number;
+    /** Prompt tokens whose keys and values were already in the KV cache (a prefetch or the last request). */
+    reusedTokens: number;
+    generatedTokens: number;
+    /** Prefill of the prompt tokens not in the cache, plus the first token. */
+    timeToFirstTokenMs: number;
+    decodeMsPerToken: number;
+    finish: string;
+  };
+}
+
+export namespace CompletionTimingNotification {
+  /**
+   * server -> client: where the time of the inline completion just answered went, for the status
+   * bar's latency figures and the keystroke benchmark's breakdown.
+   */
+  export const method = 'kestrel/completionTiming' as const;
+  export const type = new NotificationType<CompletionTimingParams>(method);
+}

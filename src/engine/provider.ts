@@ -34,6 +34,12 @@ export interface CompletionRequest {
   sampling?: SamplingOptions;
   /** Skip the completion cache (benchmarks of the model itself). */
   noCache?: boolean;
+  /**
+   * Fill the KV cache with this request's prompt and stop after one token, answering nothing: a
+   * prefetch while the client's debounce runs. The prompt is built with the same budget as the real
+   * request (so the real one finds all of it in the cache); nothing is cached as a completion.
+   */
+  prefillOnly?: boolean;
   /** The document's language (LSP language id); syntax checks run for languages with SyntaxTools. */
   languageId?: string;
   /** Other open documents, for cross-file context (similar snippets, imported signatures). */
@@ -85,7 +91,7 @@ export class CompletionPipeline {
     const syntax = request.languageId !== undefined ? this.syntax.get(request.languageId) : undefined;
     const multiline = request.multiline ?? (syntax ? syntax.decideMultiline(prefix, suffix) : chooseMultiline(prefix, suffix));
     // 3. cache (also serves a cached completion whose start was typed since)
-    if (!request.noCache) {
+    if (!request.noCache && !request.prefillOnly) {
       const cached = this.cache.get(prefix, suffix);
       if (cached !== undefined) return done({ text: cached, multiline, fromCache: true });
     }
@@ -126,7 +132,7 @@ export class CompletionPipeline {
       return blockEndLine(text, around) !== -1;
     };
     const result = await this.model.generator.generate(promptIds, {
-      maxTokens,
+      maxTokens: request.prefillOnly ? 1 : maxTokens,
       ...(request.signal ? { signal: request.signal } : {}),
       timeBudgetMs: request.timeBudgetMs ?? 2000,
       stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle, ...manifest.stopTokenIds]),
@@ -134,6 +140,7 @@ export class CompletionPipeline {
       ...(healText ? { heal: { text: healText, vocab: tokenizer.vocab() } } : {}),
       ...request.sampling,
     });
+    if (request.prefillOnly) return done({ text: null, skipped: 'empty', multiline, fromCache: false });
     const raw = completionText(result.tokens);
     // 6. postprocess
     const text = postprocess(raw, around, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);

@@ -74,6 +74,7 @@ export class Ctx {
       onState: (state) => this.setState(state),
       inlineCompletionMiddleware: this.completions.provide,
       onModelState: (state) => this.setModelState(state),
+      onCompletionTiming: (timing) => this.completions.workerTiming(timing),
       onIndexProgress: (progress) => this.setIndexProgress(progress),
     }));
     return this.workerClient;

@@ -16,6 +16,8 @@ import {
 import { CancellationTokenSource } from 'vscode-languageclient/node';
 import {
   CancelIndexRequest,
+  CompletionTimingNotification,
+  type CompletionTimingParams,
   FilesChangedNotification,
   IndexProgressNotification,
   IndexStatusRequest,
@@ -60,6 +62,7 @@ export interface WorkerClientOptions {
   /** Wraps the language client's inline completion provider (Kestrel's debounce, filters, stats). */
   inlineCompletionMiddleware?: NonNullable<Middleware['provideInlineCompletionItems']>;
   onModelState?: (state: ModelState) => void;
+  onCompletionTiming?: (timing: CompletionTimingParams) => void;
   onIndexProgress?: (progress: IndexProgressParams) => void;
 }
 
@@ -99,6 +102,8 @@ export class WorkerClient implements vscode.Disposable {
       await withTimeout(client.start(), START_TIMEOUT_MS, 'starting the Kestrel worker');
       const onModelState = this.options.onModelState;
       if (onModelState) client.onNotification(ModelStateNotification.type, (state) => onModelState(state));
+      const onCompletionTiming = this.options.onCompletionTiming;
+      if (onCompletionTiming) client.onNotification(CompletionTimingNotification.type, (timing) => onCompletionTiming(timing));
       const onIndexProgress = this.options.onIndexProgress;
       if (onIndexProgress) client.onNotification(IndexProgressNotification.type, (progress) => onIndexProgress(progress));
       client.sendNotification(SettingsNotification.type, this.options.settings());

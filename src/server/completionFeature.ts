@@ -8,6 +8,7 @@ import type { ModelEntry } from '../engine/registry/registry';
 import type { LoadedCompletionModel } from '../engine/session/model';
 import type { CompletionRequest } from '../engine/provider';
 import {
+  CompletionTimingNotification,
   DescribeModelRequest,
   ListModelsRequest,
   ModelStateNotification,
@@ -87,15 +88,15 @@ export class CompletionFeature implements Feature {
 
   /**
    * Prefills the prompt for where the client will ask next, while its debounce runs: the request
-   * that follows finds the prompt in the KV cache. One token is generated and thrown away (not
-   * cached as a completion); the real request aborts it, keeping the prefill.
+   * that follows finds the prompt in the KV cache (built with the same token budget, so the same
+   * window). One token is generated and thrown away; the real request aborts it, keeping the prefill.
    */
   private async prefetch(params: PrefetchParams): Promise<void> {
     const request = this.requestAt(params.textDocument.uri, params.position, new AbortController().signal);
     if (!request) return;
     const leave = this.foreground?.enter();
     try {
-      await this.engine.complete({ ...request, maxTokens: 1, noCache: true });
+      await this.engine.complete({ ...request, prefillOnly: true });
     } catch (error) {
       if (!isAbortError(error)) this.log.debug(`prefetch failed: ${errorMessage(error)}`);
     } finally {
@@ -108,21 +109,38 @@ export class CompletionFeature implements Feature {
     token: { isCancellationRequested: boolean; onCancellationRequested(listener: () => void): unknown },
   ): Promise<InlineCompletionList | null> {
     if (token.isCancellationRequested) return null;
+    const arrived = performance.now();
     const controller = new AbortController();
     const request = this.requestAt(params.textDocument.uri, params.position, controller.signal);
     if (!request) return null;
+    const prepared = performance.now();
     token.onCancellationRequested(() => controller.abort());
     const leave = this.foreground?.enter();
     try {
       const result = await this.engine.complete(request);
-      if (result.stats) {
-        const s = result.stats;
+      const answered = performance.now();
+      const s = result.stats;
+      if (s) {
         this.log.debug(
           `completion ${result.totalMs.toFixed(0)} ms: prompt ${s.promptTokens} (reused ${s.reusedTokens}, context ${s.contextTokens}), ` +
             `first token ${s.timeToFirstTokenMs.toFixed(0)} ms, ${s.generatedTokens} tokens at ${s.decodeMsPerToken.toFixed(1)} ms, ${s.finish}`,
         );
       }
       if (result.text === null || token.isCancellationRequested) return null;
+      void this.connection?.sendNotification(CompletionTimingNotification.type, {
+        textDocument: params.textDocument,
+        position: params.position,
+        workerMs: answered - arrived,
+        engineMs: result.totalMs,
+        queuedMs: Math.max(0, answered - prepared - result.totalMs),
+        fromCache: result.fromCache,
+        ...(s ? {
+          model: {
+            promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,
+            timeToFirstTokenMs: s.timeToFirstTokenMs, decodeMsPerToken: s.decodeMsPerToken, finish: s.finish,
+          },
+        } : {}),
+      });
       const at = params.position;
       return { items: [{ insertText: result.text, range: { start: at, end: at } }] };
     } catch (error) {

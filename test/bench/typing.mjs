@@ -13,3 +13,19 @@ console.log(`model ${m.id} (${m.variant}) on ${m.provider}`);
 row('last keystroke -> suggestion available', samples.map((s) => s.totalMs));
 row('  debounce (adaptive)', samples.map((s) => s.debounceMs));
 row('  model share (worker round trip), budget p50 60', samples.map((s) => s.modelMs));
+
+// Where the model's share went, from the worker's own report of each request.
+const reported = samples.filter((s) => s.worker);
+const ran = reported.filter((s) => s.worker.model);
+console.log(`model share broken down (${reported.length} requests reported by the worker; ${reported.length - ran.length} from its completion cache):`);
+row('    transport (client <-> worker, document sync)', reported.map((s) => s.modelMs - s.worker.workerMs));
+row('    waiting for a superseded request or prefetch', reported.map((s) => s.worker.queuedMs));
+row('    completion pipeline in the worker', reported.map((s) => s.worker.engineMs));
+row('      prefill not covered by the prefetch + 1st token', ran.map((s) => s.worker.model.timeToFirstTokenMs));
+row('      decoding the rest', ran.map((s) => s.worker.model.decodeMsPerToken * Math.max(0, s.worker.model.generatedTokens - 1)));
+const count = (name, values) => console.log(`  ${name.padEnd(44)} p50 ${percentile(values, 50).toFixed(0).padStart(7)}      p95 ${percentile(values, 95).toFixed(0).padStart(7)}`);
+count('tokens generated', ran.map((s) => s.worker.model.generatedTokens));
+count('prompt tokens not in the KV cache', ran.map((s) => s.worker.model.promptTokens - s.worker.model.reusedTokens));
+const finishes = {};
+for (const s of ran) finishes[s.worker.model.finish] = (finishes[s.worker.model.finish] ?? 0) + 1;
+console.log(`  why generation stopped: ${Object.entries(finishes).map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import {
   CancellationTokenSource,
@@ -16,7 +16,7 @@ import {
   StreamMessageWriter,
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
-import { DescribeModelRequest, ListModelsRequest, PrefetchNotification, SelectModelRequest, StatusRequest } from '../../src/protocol';
+import { CompletionTimingNotification, DescribeModelRequest, ListModelsRequest, PrefetchNotification, SelectModelRequest, StatusRequest, type CompletionTimingParams } from '../../src/protocol';
 
 const MODEL_DIR = resolve(process.env.KESTREL_TEST_MODEL_DIR ?? 'models/kestrel-py-tiny');
 const SERVER = 'dist/server.js';
@@ -101,10 +101,20 @@ test('a cancelled inline completion request ends quietly', () => withServer(asyn
   assert.equal(status.models.length, 1, 'the worker keeps serving');
 }));
 
-/** The completion a fresh worker gives at `position`, optionally after a prefetch there. */
+/** The completion a fresh worker gives at `position`, optionally after a prefetch there, and the worker's timing report. */
 async function completionAt(text: string, position: { line: number; character: number }, prefetchFirst: boolean): Promise<string | null> {
+  return (await completionWithTiming(text, position, prefetchFirst)).answer;
+}
+
+async function completionWithTiming(
+  text: string,
+  position: { line: number; character: number },
+  prefetchFirst: boolean,
+): Promise<{ answer: string | null; timing: CompletionTimingParams | undefined }> {
   let answer: string | null = null;
+  let timing: CompletionTimingParams | undefined;
   await withServer(async (connection) => {
+    connection.onNotification(CompletionTimingNotification.type, (params) => { timing = params; });
     // fp32: the int8 graph quantises activations over the tokens fed in one run, so a reused
     // prefix may shift near-ties; fp32 gives the same tokens whichever way the prompt was fed.
     await connection.sendRequest(SelectModelRequest.type, { id: '', variant: 'fp32' });
@@ -120,7 +130,7 @@ async function completionAt(text: string, position: { line: number; character: n
     const items = result === null ? [] : Array.isArray(result) ? result : result.items;
     answer = (items[0]?.insertText as string | undefined) ?? null;
   });
-  return answer;
+  return { answer, timing };
 }
 
 test('a prefetch during the debounce leaves the completion that follows exactly as without it', async () => {
@@ -131,4 +141,25 @@ test('a prefetch during the debounce leaves the completion that follows exactly 
   assert.ok(plain !== null && plain.length > 0, 'the model answers here');
   const prefetched = await completionAt(text, position, true);
   assert.equal(prefetched, plain, 'the prefetch only fills the KV cache: the completion that reuses it is the same');
+});
+
+test('after a prefetch, the completion finds its whole prompt in the KV cache and says where its time went', async () => {
+  // A file longer than the model's context, so the prompt is a window of it (its start depends on the budget).
+  const above = readFileSync('test/fixtures/workspace/inventory/warehouse.py', 'utf8').repeat(2);
+  const text = `${above}\n\ndef read_lines(path):\n    with open(path) as f:\n        return os.path.\n`;
+  const lines = text.split('\n');
+  const position = { line: lines.length - 2, character: (lines[lines.length - 2] as string).length };
+  const cold = await completionWithTiming(text, position, false);
+  assert.ok(cold.answer !== null && cold.timing?.model, 'the worker reports the timing of the completion it answered');
+  assert.equal(cold.timing.model.reusedTokens, 0, 'nothing was cached before the first request');
+  assert.ok(cold.timing.workerMs >= cold.timing.engineMs && cold.timing.model.generatedTokens > 0);
+
+  const warm = await completionWithTiming(text, position, true);
+  assert.equal(warm.answer, cold.answer);
+  const model = warm.timing?.model;
+  assert.ok(model, 'the model ran (the prefetch never fills the completion cache)');
+  // The prefetch built the prompt with the request's own token budget: all of it is reused but the
+  // token that token healing takes back and re-types.
+  assert.equal(model.promptTokens, cold.timing.model.promptTokens);
+  assert.ok(model.reusedTokens >= model.promptTokens - 1, `reused ${model.reusedTokens} of ${model.promptTokens} prompt tokens`);
 });

@@ -1,4 +1,5 @@
 import * as vscode from 'vscode';
+import type { CompletionTimingParams } from '../../protocol';
 import type { Config } from '../config';
 import { INTERNAL_COMMANDS } from '../commandIds';
 import { AdaptiveDebounce } from './debounce';
@@ -8,8 +9,11 @@ import type { CompletionStats } from './stats';
 /** The share of the last completion's latency spent waiting (debounce) and in the worker (model). */
 export interface CompletionTiming {
   debounceMs: number;
+  /** From asking the language client to its answer: the worker's time plus the transport. */
   modelMs: number;
   text: string | undefined;
+  /** The worker's own account of the same request (absent if its report has not arrived). */
+  worker?: CompletionTimingParams;
 }
 
 /** The language client's own provider, which the middleware calls to reach the worker. */
@@ -37,6 +41,8 @@ export class InlineCompletions implements vscode.Disposable {
   /** Timing of the latest answered request, for the status bar and the benchmark. */
   lastTiming: CompletionTiming | undefined;
   private readonly requestListeners: Array<(generating: boolean) => void> = [];
+  /** The worker's timing reports by place, until the answer they belong to is back. */
+  private workerTimings: CompletionTimingParams[] = [];
 
   constructor(
     private readonly config: Config,
@@ -102,12 +108,27 @@ export class InlineCompletions implements vscode.Disposable {
         return item;
       });
     const first = items[0]?.insertText as string | undefined;
-    this.lastTiming = { debounceMs: waitMs, modelMs, text: first };
+    const worker = this.takeWorkerTiming(document, position);
+    this.lastTiming = { debounceMs: waitMs, modelMs, text: first, ...(worker ? { worker } : {}) };
     if (first === undefined) return null;
     this.dismissals.didShow(place, first);
     this.stats.record('shown', modelMs);
     return items;
   };
+
+  /** The worker sends its timing just before its answer; both arrive over the same ordered channel. */
+  workerTiming(timing: CompletionTimingParams): void {
+    this.workerTimings.push(timing);
+    if (this.workerTimings.length > 8) this.workerTimings.shift();
+  }
+
+  private takeWorkerTiming(document: vscode.TextDocument, position: vscode.Position): CompletionTimingParams | undefined {
+    const uri = document.uri.toString();
+    const i = this.workerTimings.findIndex((t) => t.textDocument.uri === uri && t.position.line === position.line && t.position.character === position.character);
+    if (i === -1) return undefined;
+    const [timing] = this.workerTimings.splice(0, i + 1).slice(-1);
+    return timing;
+  }
 
   private shouldAsk(document: vscode.TextDocument, context: vscode.InlineCompletionContext): boolean {
     if (!this.config.get('completions.enable')) return false;

@@ -34,7 +34,7 @@ export async function run(): Promise<void> {
   while (api.modelState().state !== 'ready' && Date.now() < deadline) await sleep(200);
   if (api.modelState().state !== 'ready') throw new Error(`no model ready: ${JSON.stringify(api.modelState())}`);
 
-  const samples: Array<{ totalMs: number; debounceMs: number; modelMs: number }> = [];
+  const samples: Array<{ totalMs: number; debounceMs: number; modelMs: number; worker?: NonNullable<ReturnType<KestrelApi['lastCompletion']>>['worker'] }> = [];
   let missed = 0;
   for (const [fileIndex, file] of FILES.entries()) {
     const source = readFileSync(file, 'utf8');
@@ -69,7 +69,7 @@ export async function run(): Promise<void> {
         }
         await sleep(2);
       }
-      if (answered) samples.push({ totalMs: answeredAt - lastKeyAt, debounceMs: answered.debounceMs, modelMs: answered.modelMs });
+      if (answered) samples.push({ totalMs: answeredAt - lastKeyAt, debounceMs: answered.debounceMs, modelMs: answered.modelMs, ...(answered.worker ? { worker: answered.worker } : {}) });
       else missed += 1;
       await vscode.commands.executeCommand('workbench.action.revertAndCloseActiveEditor');
     }
