@@ -4,6 +4,7 @@ import { CompletionStats, type StatsData } from './completion/stats';
 import { InlineCompletions } from './completion/inlineCompletions';
 import { Config } from './config';
 import { errorMessage } from './errorMessage';
+import { IndexProgressUi } from './indexProgress';
 import { StatusBar } from './statusBar';
 import type { WorkerClient, WorkerState } from './workerClient';
 
@@ -29,8 +30,8 @@ export class Ctx {
   private readonly modelListeners: Array<(state: ModelState) => void> = [];
   private lastIndexProgress: IndexProgressParams | undefined;
   private readonly indexListeners: Array<(progress: IndexProgressParams) => void> = [];
-  /** Ends the window progress shown while an index run goes. */
-  private endIndexProgress: (() => void) | undefined;
+  /** The index's progress in the window, in notifications, and Rebuild Index's notification. */
+  readonly indexProgressUi: IndexProgressUi;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     this.output = vscode.window.createOutputChannel('Kestrel', { log: true });
@@ -47,9 +48,11 @@ export class Ctx {
       medianLatencyMs: this.stats.medianLatencyMs(),
     }));
     this.statusBar.update({ completionsEnabled: this.config.get('completions.enable'), medianLatencyMs: this.stats.medianLatencyMs() });
+    this.indexProgressUi = new IndexProgressUi(this);
     extension.subscriptions.push(
       this.output,
       this.statusBar,
+      this.indexProgressUi,
       this.completions,
       { dispose: () => void this.workerClient?.then((worker) => worker.dispose()) },
       this.config.onDidChange((needsRestart) => {
@@ -112,26 +115,7 @@ export class Ctx {
   private setIndexProgress(progress: IndexProgressParams): void {
     this.lastIndexProgress = progress;
     this.statusBar.update({ index: progress });
-    if (progress.indexing && !this.endIndexProgress) this.showIndexProgress();
-    if (!progress.indexing) {
-      this.endIndexProgress?.();
-      this.endIndexProgress = undefined;
-    }
     for (const listener of [...this.indexListeners]) listener(progress);
-  }
-
-  /** A window progress item while an index run goes, updated from the worker's reports. */
-  private showIndexProgress(): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'Kestrel index' }, (report) => new Promise<void>((resolve) => {
-      const update = (p: IndexProgressParams): void => report.report({
-        message: p.progress.phase === 'walking' ? `looking for files (${p.progress.filesSeen})` : `${p.progress.filesDone}/${p.progress.filesTotal} files`,
-      });
-      const listener = this.onDidChangeIndexProgress(update);
-      this.endIndexProgress = () => {
-        listener.dispose();
-        resolve();
-      };
-    }));
   }
 
   /** Starts the worker in the background; failures are reported, never thrown into activation. */

@@ -7,7 +7,9 @@ import type { IndexProgressParams, IndexStatusInfo, ModelState, SearchParams, Se
 import type { CompletionTiming } from './completion/inlineCompletions';
 import { registerCommands } from './commands';
 import { Ctx } from './ctx';
+import type { IndexNotificationRecord } from './indexProgress';
 import { registerIndexWatcher } from './indexWatcher';
+import { searchPickView, type SearchPickView } from './searchCommands';
 import { registerSearchView, type SearchViewRendered } from './searchView';
 
 /** What Kestrel exports to other extensions (and to its own tests and benchmarks). */
@@ -32,9 +34,14 @@ export interface KestrelApi {
   indexStatus(): Promise<IndexStatusInfo>;
   /** The index's latest progress report. */
   indexProgress(): IndexProgressParams | undefined;
-  /** The Search view: type a query into it, and what it last drew. */
+  /** Every index progress notification shown so far (VS Code offers no way to read them back). */
+  indexNotifications(): IndexNotificationRecord[];
+  /** The latest Search Workspace quick pick: what was typed, its title and its results. */
+  searchPick(): SearchPickView | undefined;
+  /** The Search view: type a query into it, set its filters, and what it last drew. */
   searchView: {
     search(query: string): Promise<void>;
+    setFilters(filters: { language?: string; pathGlob?: string }): Promise<void>;
     rendered(): SearchViewRendered | undefined;
   };
 }
@@ -65,8 +72,11 @@ export function activate(context: vscode.ExtensionContext): KestrelApi {
       search: async (params) => (await ctx.worker()).search(params),
       indexStatus: async () => (await ctx.worker()).indexStatus(),
       indexProgress: () => ctx.indexProgress,
+      indexNotifications: () => ctx.indexProgressUi.history,
+      searchPick: () => searchPickView(),
       searchView: {
         search: (query) => searchView.search(query),
+        setFilters: (filters) => searchView.setFilters(filters),
         rendered: () => searchView.rendered,
       },
     };

@@ -1,5 +1,6 @@
 import * as vscode from 'vscode';
 import type { IndexRange, SearchHitInfo, SearchResult } from '../protocol';
+import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../webview/queryFilters';
 import type { Ctx } from './ctx';
 import { errorMessage } from './errorMessage';
 import { formatIndexStatus } from './indexReport';
@@ -69,24 +70,51 @@ function showResult(pick: vscode.QuickPick<HitItem>, result: SearchResult, empty
   pick.placeholder = result.hits.length === 0 ? (result.notice ?? emptyMessage) : `${result.hits.length} results in ${result.elapsedMs.toFixed(0)} ms`;
 }
 
+const SEARCH_TITLE = 'Kestrel: Search Workspace';
+
+/** What a Search Workspace quick pick shows (the test API reads the latest one). */
+export interface SearchPickView {
+  value: string;
+  title: string;
+  /** "rel:line name" of each result, in order. */
+  labels: string[];
+}
+
+let latestSearchPick: (() => SearchPickView) | undefined;
+
+/** The latest Search Workspace quick pick, open or not. */
+export function searchPickView(): SearchPickView | undefined {
+  return latestSearchPick?.();
+}
+
 /** "Search Workspace": results as you type, debounced; the previous request is cancelled. */
 export function searchWorkspace(ctx: Ctx, initialQuery?: string): void {
-  const pick = hitPicker('Kestrel: Search Workspace', 'Describe the code you want, or name it');
+  const pick = hitPicker(SEARCH_TITLE, 'Describe the code you want, or name it; filter with lang:python path:src/**');
   let timer: NodeJS.Timeout | undefined;
   let inFlight: vscode.CancellationTokenSource | undefined;
-  const run = async (query: string): Promise<void> => {
+  latestSearchPick = () => ({
+    value: pick.value,
+    title: pick.title ?? '',
+    labels: pick.items.flatMap((item) => (item.hit ? [`${item.hit.rel}:${item.hit.range.start.line + 1} ${item.hit.name}`] : [])),
+  });
+  const run = async (typed: string): Promise<void> => {
     inFlight?.cancel();
     const source = new vscode.CancellationTokenSource();
     inFlight = source;
-    if (query.trim() === '') {
-      pick.items = [];
+    const filters = describeFilters(effectiveFilters(parseQuery(typed)));
+    pick.title = filters === '' ? SEARCH_TITLE : `${SEARCH_TITLE} — ${filters}`;
+    const request = searchRequest(typed);
+    if (!request) {
+      // Only filters so far: say what they are, and that the words to look for come next.
+      pick.items = filters === '' ? [] : [{ label: `Type what to look for in ${filters}`, alwaysShow: true }];
       pick.busy = false;
       return;
     }
+    const params = { query: request.query, ...request.filters, limit: QUICK_PICK_LIMIT };
     pick.busy = true;
     try {
-      const result = await (await ctx.worker()).search({ query, limit: QUICK_PICK_LIMIT }, { token: source.token });
-      if (inFlight === source) showResult(pick, result, `Nothing found for “${query}”`);
+      const result = await (await ctx.worker()).search(params, { token: source.token });
+      if (inFlight === source) showResult(pick, result, `Nothing found for “${params.query}”${filters === '' ? '' : ` in ${filters}`}`);
     } catch (error) {
       if (inFlight !== source) return;
       pick.busy = false;
@@ -143,26 +171,10 @@ export async function findSimilarCode(ctx: Ctx): Promise<void> {
   }
 }
 
-/** "Rebuild Index": a cancellable notification that follows the worker's progress. */
+/** "Rebuild Index": under the index's cancellable progress notification (see indexProgress.ts). */
 export async function rebuildIndex(ctx: Ctx): Promise<void> {
   const worker = await ctx.worker();
-  const status = await vscode.window.withProgress(
-    { location: vscode.ProgressLocation.Notification, title: 'Kestrel: rebuilding the index', cancellable: true },
-    async (progress, token) => {
-      let lastDone = 0;
-      const listener = ctx.onDidChangeIndexProgress((p) => {
-        const { filesDone, filesTotal, phase } = p.progress;
-        const increment = filesTotal > 0 ? ((filesDone - lastDone) / filesTotal) * 100 : 0;
-        lastDone = filesDone;
-        progress.report({ message: phase === 'walking' ? 'looking for files…' : `${filesDone}/${filesTotal} files`, ...(increment > 0 ? { increment } : {}) });
-      });
-      try {
-        return await worker.rebuildIndex({ token });
-      } finally {
-        listener.dispose();
-      }
-    },
-  ).then((s) => s, (error: unknown) => {
+  const status = await ctx.indexProgressUi.rebuild((token) => worker.rebuildIndex({ token })).then((s) => s, (error: unknown) => {
     void vscode.window.showErrorMessage(`Kestrel: rebuilding the index failed: ${errorMessage(error)}`);
     return undefined;
   });

@@ -15,6 +15,7 @@ export interface KestrelSettings {
   'index.enable': boolean;
   'index.exclude': string[];
   'index.maxFileSizeKB': number;
+  'index.progressNotification': boolean;
 }
 
 export type SettingKey = keyof KestrelSettings;
@@ -30,6 +31,7 @@ export const SETTING_DEFAULTS: KestrelSettings = {
   'index.enable': true,
   'index.exclude': ['**/node_modules/**', '**/.venv/**', '**/venv/**', '**/__pycache__/**', '**/dist/**', '**/build/**'],
   'index.maxFileSizeKB': 512,
+  'index.progressNotification': true,
 };
 
 /**

@@ -91,6 +91,16 @@ export function effectiveFilters(parsed: ParsedQuery, controls: FilterControls =
   return { ...(languages.length > 0 ? { languages } : {}), ...(pathGlob !== undefined ? { pathGlob } : {}) };
 }
 
+/**
+ * The search request for what was typed and the controls: the query text and its filters, or
+ * undefined while there is no text to search for (filters alone match nothing to rank).
+ */
+export function searchRequest(typed: string, controls?: FilterControls): { query: string; filters: EffectiveFilters } | undefined {
+  const parsed = parseQuery(typed);
+  if (parsed.text === '') return undefined;
+  return { query: parsed.text, filters: effectiveFilters(parsed, controls) };
+}
+
 /** "python, go · src/**" for a summary line; '' when nothing filters. */
 export function describeFilters(filters: EffectiveFilters): string {
   const parts: string[] = [];

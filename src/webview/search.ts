@@ -4,6 +4,7 @@
  * (see ./searchRender), never innerHTML, so workspace text can never become markup.
  */
 import type { FromWebview, PanelHit, ToWebview } from './messages';
+import { describeFilters, effectiveFilters, parseQuery, type EffectiveFilters, type FilterControls } from './queryFilters';
 import { renderHit, type ElementFactory } from './searchRender';
 
 interface VsCodeApi {
@@ -32,12 +33,16 @@ const indexLine = element<HTMLParagraphElement>('index');
 const progress = element<HTMLProgressElement>('progress');
 const workerLine = element<HTMLParagraphElement>('worker');
 const stopIndexing = element<HTMLButtonElement>('stop-index');
+const languageSelect = element<HTMLSelectElement>('language');
+const pathInput = element<HTMLInputElement>('path');
 stopIndexing.addEventListener('click', () => vscode.postMessage({ type: 'cancelIndex' }));
 element<HTMLButtonElement>('show-log').addEventListener('click', () => vscode.postMessage({ type: 'showLog' }));
 
 let nextId = 1;
 let shownId = 0;
-let shown: { id: number; query: string; hits: PanelHit[] } = { id: 0, query: '', hits: [] };
+let shown: { id: number; query: string; hits: PanelHit[]; filters: EffectiveFilters } = { id: 0, query: '', hits: [], filters: {} };
+/** Languages the extension offered for the filter; a saved choice missing from them is offered too. */
+let languageOptions: string[] = [];
 let selected = -1;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let wasIndexing = false;
@@ -45,24 +50,59 @@ let lastRefresh = 0;
 /** While the index fills, an empty answer is asked again at most this often. */
 const REFRESH_MS = 1_000;
 
+/** What the view keeps while hidden (the webview is rebuilt when shown again). */
+interface SavedState {
+  query?: string;
+  language?: string;
+  pathGlob?: string;
+}
+
+function controls(): FilterControls {
+  return { language: languageSelect.value, pathGlob: pathInput.value };
+}
+
+function saveState(): void {
+  const state: SavedState = { query: input.value, language: languageSelect.value, pathGlob: pathInput.value };
+  vscode.setState(state);
+}
+
+/** Dims a control that a `lang:` or `path:` token in the query overrides, and says so. */
+function markOverridden(query: string): void {
+  const parsed = parseQuery(query);
+  const mark = (control: HTMLElement, overridden: boolean, token: string): void => {
+    control.toggleAttribute('data-overridden', overridden);
+    if (overridden) control.setAttribute('aria-description', `overridden by ${token} in the query`);
+    else control.removeAttribute('aria-description');
+  };
+  mark(languageSelect, parsed.languages.length > 0, 'lang:');
+  mark(pathInput, parsed.pathGlob !== undefined, 'path:');
+}
+
 function search(query: string): void {
   if (timer) clearTimeout(timer);
   timer = undefined;
-  vscode.setState({ query });
+  saveState();
+  markOverridden(query);
   const id = nextId++;
-  if (query.trim() === '') {
-    render({ id, query, hits: [] }, '');
+  const filters = controls();
+  const parsed = parseQuery(query);
+  const effective = effectiveFilters(parsed, filters);
+  if (parsed.text === '') {
+    const described = describeFilters(effective);
+    render({ id, query, hits: [], filters: effective }, query.trim() !== '' && described !== '' ? `Type what to look for in ${described}.` : '');
     return;
   }
-  vscode.postMessage({ type: 'search', id, query });
+  vscode.postMessage({ type: 'search', id, query, filters });
 }
 
 function render(next: typeof shown, text: string): void {
   shown = next;
   shownId = next.id;
   selected = next.hits.length > 0 ? 0 : -1;
+  // Filter tokens are not words of the query: they are not highlighted.
+  const words = parseQuery(next.query).text;
   const items = next.hits.map((hit, index) => {
-    const item = renderHit(factory, hit, next.query);
+    const item = renderHit(factory, hit, words);
     item.id = `hit-${index}`;
     item.setAttribute('role', 'option');
     item.addEventListener('click', () => open(index));
@@ -71,7 +111,26 @@ function render(next: typeof shown, text: string): void {
   results.replaceChildren(...items);
   summary.textContent = text;
   updateSelection();
-  vscode.postMessage({ type: 'rendered', query: next.query, labels: next.hits.map((h) => `${h.rel}:${h.line} ${h.name}`) });
+  vscode.postMessage({
+    type: 'rendered', query: next.query, labels: next.hits.map((h) => `${h.rel}:${h.line} ${h.name}`),
+    filters: next.filters, languageOptions: [...languageOptions],
+  });
+}
+
+/** The language choices: "All languages", then each id; `keep` stays offered (a saved or set choice). */
+function setLanguageOptions(languages: readonly string[], keep: string): void {
+  const ids = [...new Set([...languages, ...(keep !== '' ? [keep] : [])])].sort();
+  const all = document.createElement('option');
+  all.value = '';
+  all.textContent = 'All languages';
+  const options = ids.map((id) => {
+    const option = document.createElement('option');
+    option.value = id;
+    option.textContent = id;
+    return option;
+  });
+  languageSelect.replaceChildren(all, ...options);
+  languageSelect.value = keep;
 }
 
 function updateSelection(): void {
@@ -94,6 +153,23 @@ function open(index: number): void {
 input.addEventListener('input', () => {
   if (timer) clearTimeout(timer);
   timer = setTimeout(() => search(input.value), DEBOUNCE_MS);
+});
+
+languageSelect.addEventListener('change', () => search(input.value));
+pathInput.addEventListener('input', () => {
+  if (timer) clearTimeout(timer);
+  timer = setTimeout(() => search(input.value), DEBOUNCE_MS);
+});
+pathInput.addEventListener('keydown', (event) => {
+  if (event.key === 'Enter') {
+    search(input.value);
+  } else if (event.key === 'Escape' && pathInput.value !== '') {
+    pathInput.value = '';
+    search(input.value);
+  } else {
+    return;
+  }
+  event.preventDefault();
 });
 
 input.addEventListener('keydown', (event) => {
@@ -130,10 +206,12 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
     case 'results': {
       if (message.id < shownId) break; // an answer overtaken by a newer query
       const count = message.hits.length;
+      const parsed = parseQuery(message.query);
+      const described = describeFilters(message.filters);
       const text = count > 0
-        ? `${count} result${count === 1 ? '' : 's'} in ${message.elapsedMs.toFixed(0)} ms`
-        : (message.notice ?? `Nothing found for “${message.query}”.`);
-      render({ id: message.id, query: message.query, hits: message.hits }, text);
+        ? `${count} result${count === 1 ? '' : 's'} in ${message.elapsedMs.toFixed(0)} ms${described === '' ? '' : ` · ${described}`}`
+        : (message.notice ?? `Nothing found for “${parsed.text}”${described === '' ? '' : ` in ${described}`}.`);
+      render({ id: message.id, query: message.query, hits: message.hits, filters: message.filters }, text);
       break;
     }
     case 'searchFailed':
@@ -161,10 +239,21 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       input.value = message.query;
       search(message.query);
       break;
+    case 'languages':
+      languageOptions = message.languages;
+      setLanguageOptions(languageOptions, languageSelect.value);
+      break;
+    case 'setFilters':
+      if (message.language !== undefined) setLanguageOptions(languageOptions, message.language);
+      if (message.pathGlob !== undefined) pathInput.value = message.pathGlob;
+      search(input.value);
+      break;
   }
 });
 
-const saved = vscode.getState() as { query?: string } | undefined;
+const saved = vscode.getState() as SavedState | undefined;
+setLanguageOptions([], saved?.language ?? '');
+pathInput.value = saved?.pathGlob ?? '';
 if (saved?.query) {
   input.value = saved.query;
   search(saved.query);

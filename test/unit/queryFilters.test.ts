@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describeFilters, effectiveFilters, parseQuery } from '../../src/webview/queryFilters';
+import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../../src/webview/queryFilters';
 
 test('lang: and path: tokens become filters and leave the rest of the query as the search text', () => {
   assert.deepEqual(parseQuery('lang:python path:src/** parse the config'), { text: 'parse the config', languages: ['python'], pathGlob: 'src/**' });
@@ -52,6 +52,13 @@ test('filters typed in the query win over the view\'s controls; the other contro
   assert.deepEqual(effectiveFilters(parseQuery('server'), controls), { languages: ['go'], pathGlob: 'cmd/**' });
   assert.deepEqual(effectiveFilters(parseQuery('server'), { language: '', pathGlob: '  ' }), {});
   assert.deepEqual(effectiveFilters(parseQuery('server')), {});
+});
+
+test('the request carries the text and the filters; filters alone ask nothing', () => {
+  assert.deepEqual(searchRequest('lang:py reorder point', { language: '', pathGlob: 'inventory/**' }), { query: 'reorder point', filters: { languages: ['python'], pathGlob: 'inventory/**' } });
+  assert.deepEqual(searchRequest('reorder'), { query: 'reorder', filters: {} });
+  assert.equal(searchRequest('lang:python path:src/**'), undefined);
+  assert.equal(searchRequest('   '), undefined);
 });
 
 test('the summary names the filters in force', () => {
