@@ -346,6 +346,10 @@ export interface CompletionTimingParams {
     timeToFirstTokenMs: number;
     decodeMsPerToken: number;
     finish: string;
+    /** Before generation: mode, cache lookup, cross-file context, prompt building. */
+    promptMs: number;
+    /** After generation: stop rules and syntax checks. */
+    postprocessMs: number;
   };
 }
 

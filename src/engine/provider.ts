@@ -56,7 +56,19 @@ export interface CompletionResult {
   fromCache: boolean;
   /** Raw model output before postprocessing. */
   raw?: string;
-  stats?: Omit<GenerateResult, 'tokens'> & { promptTokens: number; contextTokens: number; generatedTokens: number };
+  stats?: Omit<GenerateResult, 'tokens'> & {
+    promptTokens: number;
+    contextTokens: number;
+    generatedTokens: number;
+    /** The ids the model was fed (after token healing took the last one back), for benchmarks that replay them elsewhere. */
+    promptIds: readonly number[];
+    /** The ids it generated (a stop token that ended the run not included). */
+    generatedIds: readonly number[];
+    /** From the call to the start of generation: mode, cache lookup, cross-file context, prompt. */
+    promptMs: number;
+    /** Stop rules and syntax checks on the raw output. */
+    postprocessMs: number;
+  };
   totalMs: number;
 }
 
@@ -131,6 +143,7 @@ export class CompletionPipeline {
       if (!multiline) return text.includes('\n');
       return blockEndLine(text, around) !== -1;
     };
+    const generateStarted = performance.now();
     const result = await this.model.generator.generate(promptIds, {
       maxTokens: request.prefillOnly ? 1 : maxTokens,
       ...(request.signal ? { signal: request.signal } : {}),
@@ -143,7 +156,9 @@ export class CompletionPipeline {
     if (request.prefillOnly) return done({ text: null, skipped: 'empty', multiline, fromCache: false });
     const raw = completionText(result.tokens);
     // 6. postprocess
+    const postprocessStarted = performance.now();
     const text = postprocess(raw, around, syntax ? [...POSTPROCESS_STEPS, ['dropSyntaxErrors', dropSyntaxErrors(syntax)]] : POSTPROCESS_STEPS);
+    const postprocessMs = performance.now() - postprocessStarted;
     if (text !== null && !request.noCache) this.cache.set(prefix, suffix, text);
     const { tokens, ...timing } = result;
     return done({
@@ -152,7 +167,8 @@ export class CompletionPipeline {
       multiline,
       fromCache: false,
       raw,
-      stats: { ...timing, promptTokens: promptIds.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length },
+      stats: { ...timing, promptTokens: promptIds.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length, promptIds, generatedIds: tokens,
+        promptMs: generateStarted - started, postprocessMs },
     });
   }
 }

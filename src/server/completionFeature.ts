@@ -138,6 +138,7 @@ export class CompletionFeature implements Feature {
           model: {
             promptTokens: s.promptTokens, reusedTokens: s.reusedTokens, generatedTokens: s.generatedTokens,
             timeToFirstTokenMs: s.timeToFirstTokenMs, decodeMsPerToken: s.decodeMsPerToken, finish: s.finish,
+            promptMs: s.promptMs, postprocessMs: s.postprocessMs,
           },
         } : {}),
       });

@@ -21,8 +21,10 @@ console.log(`model share broken down (${reported.length} requests reported by th
 row('    transport (client <-> worker, document sync)', reported.map((s) => s.modelMs - s.worker.workerMs));
 row('    waiting for a superseded request or prefetch', reported.map((s) => s.worker.queuedMs));
 row('    completion pipeline in the worker', reported.map((s) => s.worker.engineMs));
+row('      context and prompt', ran.map((s) => s.worker.model.promptMs));
 row('      prefill not covered by the prefetch + 1st token', ran.map((s) => s.worker.model.timeToFirstTokenMs));
 row('      decoding the rest', ran.map((s) => s.worker.model.decodeMsPerToken * Math.max(0, s.worker.model.generatedTokens - 1)));
+row('      stop rules and syntax checks', ran.map((s) => s.worker.model.postprocessMs));
 const count = (name, values) => console.log(`  ${name.padEnd(44)} p50 ${percentile(values, 50).toFixed(0).padStart(7)}      p95 ${percentile(values, 95).toFixed(0).padStart(7)}`);
 count('tokens generated', ran.map((s) => s.worker.model.generatedTokens));
 count('prompt tokens not in the KV cache', ran.map((s) => s.worker.model.promptTokens - s.worker.model.reusedTokens));
