@@ -6,8 +6,9 @@
  *     character through the engine as the editor would ask (completion cache, KV reuse, stop rules).
  */
 import { CompletionEngine } from '../engine';
+import type { CompletionResult } from '../provider';
 import { seededRandom } from '../eval/metrics';
-import { Generator } from '../generate/generator';
+import { Generator, type FinishReason } from '../generate/generator';
 import type { LoadedCompletionModel } from '../session/model';
 
 export interface PrefillPoint {
@@ -31,6 +32,48 @@ export interface TypingReplay {
   /** Median time per request outside ONNX Runtime (prompt, cache, context, stop rules, postprocess). */
   overheadP50Ms: number;
   shown: number;
+  /** Every keystroke in order, for replaying the same work elsewhere (the peer comparison). */
+  log: ReplayedRequest[];
+}
+
+/** What the model did for one request. */
+export interface ModelRun {
+  /** The ids fed to the decoder (after token healing). */
+  promptIds: readonly number[];
+  /** The ids kept (a stop token that ended the run not included). */
+  generatedIds: readonly number[];
+  /**
+   * New tokens the model produced, the stop token included when one ended the run: a run that
+   * produced n tokens made n forward passes (the prefill and n - 1 decode steps).
+   */
+  producedTokens: number;
+  finish: FinishReason;
+  modelMs: number;
+}
+
+/** One keystroke of a typing replay as the engine answered it. */
+export interface ReplayedRequest {
+  docKey: string;
+  prefix: string;
+  suffix: string;
+  /** Wall-clock ms of the engine's `complete`. */
+  ms: number;
+  /** prefilter: declined without a prompt; completion-cache: served from the completion cache; model: the model ran. */
+  answer: 'prefilter' | 'completion-cache' | 'model';
+  model?: ModelRun;
+}
+
+/** The model's part of a completion result, when the model ran. */
+export function modelRunOf(result: CompletionResult): ModelRun | undefined {
+  const s = result.stats;
+  if (!s) return undefined;
+  return {
+    promptIds: s.promptIds,
+    generatedIds: s.generatedIds,
+    producedTokens: s.generatedIds.length + (s.finish === 'stop-token' ? 1 : 0),
+    finish: s.finish,
+    modelMs: s.modelMs,
+  };
 }
 
 const median = (xs: number[]): number => {
@@ -125,6 +168,7 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
   let shown = 0;
   const reused: number[] = [];
   const overhead: number[] = [];
+  const log: ReplayedRequest[] = [];
   for (const line of lines) {
     for (let k = 1; k <= line.typed.length; k++) {
       const prefix = line.before + line.typed.slice(0, k);
@@ -133,6 +177,12 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
       const ms = performance.now() - started;
       latencies.push(ms);
       onRequest?.(ms);
+      const model = modelRunOf(result);
+      log.push({
+        docKey: line.file, prefix, suffix: line.after, ms,
+        answer: result.skipped === 'prefilter' ? 'prefilter' : result.fromCache ? 'completion-cache' : 'model',
+        ...(model ? { model } : {}),
+      });
       if (result.skipped === 'prefilter') continue;
       if (result.fromCache) fromCache++;
       if (result.text) shown++;
@@ -151,5 +201,6 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
     meanReusedShare: reused.reduce((a, b) => a + b, 0) / Math.max(1, reused.length),
     overheadP50Ms: percentile(overhead, 0.5),
     shown,
+    log,
   };
 }
