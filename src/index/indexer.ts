@@ -1,6 +1,7 @@
 /**
  * Keeps the store in step with the workspace: walk -> read -> hash -> chunk -> embed -> store, in
- * batches, awaiting `yieldToOthers` between batches and embedding calls so completions go first.
+ * batches, awaiting `yieldToOthers` before each file is chunked, each embedding call and each file
+ * is written, so that completions go first and wait at most for one such step.
  * A file is read only when its mtime or size changed, and chunked and embedded again only when its
  * content hash changed, and then only its chunks whose text changed are embedded again. Every
  * batch commits whole files, so a cancelled or killed run resumes on the next one from the store's state.
@@ -24,7 +25,7 @@ export interface IndexerOptions {
   batchFiles?: number;
   /** Chunks per embedding call (default 16): bounds how long a completion may wait. */
   embedBatch?: number;
-  /** Awaited between batches and embedding calls (default: one event-loop turn). */
+  /** Awaited before each file is chunked, each embedding call and each write (default: one event-loop turn). */
   yieldToOthers?: () => Promise<void>;
   onProgress?: (progress: IndexProgress) => void;
 }
@@ -119,6 +120,7 @@ export class Indexer {
         const batch = changed.slice(i, i + this.batchFiles);
         const prepared: Prepared[] = [];
         for (const walkedFile of batch) {
+          await this.yieldToOthers();
           const result = await this.prepare(walkedFile);
           if (result === 'unchanged') summary.filesUnchanged++;
           else if ('reason' in result) skipped.push(result);
@@ -128,13 +130,18 @@ export class Indexer {
           summary.cancelled = true;
           break;
         }
-        const fresh = prepared.filter((p) => !this.updatedDuringRun.has(p.file.path));
-        store.writeFiles(fresh);
-        summary.filesIndexed += fresh.length;
-        const chunks = fresh.reduce((n, p) => n + p.chunks.length, 0);
-        summary.chunksWritten += chunks;
+        // One transaction per file: each write is short, and costs no more in all than one per batch.
+        // Progress follows each write, so a long batch still shows it advancing.
+        for (const file of prepared) {
+          await this.yieldToOthers();
+          if (this.updatedDuringRun.has(file.file.path)) continue;
+          store.writeFiles([file]);
+          summary.filesIndexed++;
+          summary.chunksWritten += file.chunks.length;
+          progress.chunksDone += file.chunks.length;
+          this.options.onProgress?.({ ...progress });
+        }
         progress.filesDone += batch.length;
-        progress.chunksDone += chunks;
         progress.skipped = skipped.length;
         this.options.onProgress?.({ ...progress });
       }
@@ -179,6 +186,7 @@ export class Indexer {
       return 'skipped';
     }
     if (!(await this.embedAll([result], signal))) return 'unchanged';
+    await this.yieldToOthers();
     store.writeFiles([result]);
     return 'indexed';
   }
@@ -227,7 +235,8 @@ export class Indexer {
     const all = prepared.flatMap((p) => p.chunks).filter((c) => !c.vector).sort((a, b) => a.text.length - b.text.length);
     for (let i = 0; i < all.length; i += this.embedBatch) {
       if (signal?.aborted) return false;
-      if (i > 0) await this.yieldToOthers();
+      await this.yieldToOthers();
+      if (signal?.aborted) return false;
       const slice = all.slice(i, i + this.embedBatch);
       const vectors = await embedder.embed(slice.map(embeddingText), 'code');
       slice.forEach((chunk, j) => {

@@ -1,21 +1,33 @@
 /**
  * Lets foreground work (a completion request) go before background indexing: the completion
- * handler brackets its work with `enter()`, and the indexer awaits `idle()` between batches, so an
- * indexing batch never starts while a completion is being computed.
+ * handler brackets its work with `enter()`, and indexing waits while any foreground work runs.
+ *
+ * Indexing in the same thread awaits `idle()`. Indexing in the index thread (indexThread.ts) cannot
+ * see this object, so the count of running foreground work is also kept in a SharedArrayBuffer
+ * (`shared`), which the thread watches with a `ForegroundWatch` without any message round trip.
  */
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
+/** Slot of the shared Int32Array that holds the count of running foreground work. */
+const ACTIVE = 0;
+
 export class PriorityGate {
+  /** The foreground count, for a ForegroundWatch in another thread. */
+  readonly shared = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
+  private readonly counter = new Int32Array(this.shared);
   private active = 0;
   private waiters: (() => void)[] = [];
 
   /** Marks foreground work as running; call the returned function (once) when it ends. */
   enter(): () => void {
     this.active++;
+    Atomics.add(this.counter, ACTIVE, 1);
     let left = false;
     return () => {
       if (left) return;
       left = true;
+      Atomics.sub(this.counter, ACTIVE, 1);
+      Atomics.notify(this.counter, ACTIVE);
       if (--this.active === 0) {
         const waiters = this.waiters;
         this.waiters = [];
@@ -37,6 +49,48 @@ export class PriorityGate {
     while (this.active > 0) {
       await new Promise<void>((wake) => this.waiters.push(wake));
       await nextMacrotask();
+    }
+  }
+}
+
+type WaitAsync = (array: Int32Array, index: number, value: number, timeoutMs: number) =>
+  { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
+
+/**
+ * The index thread's side of a PriorityGate: `whenClear()` resolves once no foreground work runs.
+ * It waits with Atomics.waitAsync rather than Atomics.wait so that the thread's event loop stays
+ * free meanwhile: a search, a status request or a cancellation is still answered while indexing is
+ * paused. A count that never drops (foreground work that leaked its `leave`) must not stall indexing
+ * for good, so one wait gives up after `maxWaitMs` and indexing goes on.
+ */
+export class ForegroundWatch {
+  private readonly counter: Int32Array;
+  private readonly waitAsync: WaitAsync | undefined;
+
+  constructor(shared: SharedArrayBuffer, private readonly maxWaitMs = 5_000) {
+    this.counter = new Int32Array(shared);
+    const atomics = Atomics as unknown as { waitAsync?: WaitAsync };
+    this.waitAsync = typeof atomics.waitAsync === 'function' ? atomics.waitAsync.bind(Atomics) : undefined;
+  }
+
+  get busy(): boolean {
+    return Atomics.load(this.counter, ACTIVE) > 0;
+  }
+
+  /** Resolves at once when no foreground work runs (no event-loop turn), else when it has ended. */
+  async whenClear(): Promise<void> {
+    const deadline = performance.now() + this.maxWaitMs;
+    for (;;) {
+      const active = Atomics.load(this.counter, ACTIVE);
+      const left = deadline - performance.now();
+      if (active <= 0 || left <= 0) return;
+      if (this.waitAsync) {
+        const waited = this.waitAsync(this.counter, ACTIVE, active, left);
+        if (waited.async) await waited.value;
+      } else {
+        // Runtimes without Atomics.waitAsync: poll, still without blocking the event loop.
+        await new Promise((wake) => setTimeout(wake, Math.min(10, left)));
+      }
     }
   }
 }

@@ -20,8 +20,10 @@ export interface WorkspaceIndexOptions {
   embedder: Embedder | null;
   /** Share one loader per process (the grammars are large). */
   grammars?: GrammarLoader;
-  /** Awaited between batches: the worker passes `gate.idle` of a PriorityGate. */
+  /** Awaited between steps of indexing (see Indexer): the index thread waits for foreground work there. */
   yieldToOthers?: () => Promise<void>;
+  /** Chunks per embedding call (Indexer's default when absent). */
+  embedBatch?: number;
   onProgress?: (progress: IndexProgress) => void;
   /** Told when a corrupt or foreign database was moved aside and rebuilt. */
   onRebuild?: (reason: string) => void;
@@ -78,6 +80,7 @@ export class WorkspaceIndex {
       embedder: options.embedder,
       walk: options.walk,
       ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
+      ...(options.embedBatch ? { embedBatch: options.embedBatch } : {}),
       onProgress: (progress) => {
         this.progress = progress;
         options.onProgress?.(progress);

@@ -3,14 +3,11 @@ import { existsSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
 import { errorMessage } from '../engine/errors';
-import { inspectModelDir } from '../engine/registry/registry';
-import type { Embedder } from '../index/embedder';
-import { GrammarLoader } from '../index/grammars';
-import type { IndexProgress } from '../index/indexer';
-import { OnnxEmbedder } from '../index/onnxEmbedder';
+import type { IndexProgress, IndexRunSummary } from '../index/indexer';
 import type { PriorityGate } from '../index/priorityGate';
 import type { SearchHit, SearchOptions } from '../index/search';
-import { WorkspaceIndex } from '../index/workspaceIndex';
+import type { EmbedderInfo, HostEvent } from '../index/threadProtocol';
+import { IndexThread, IndexThreadError, type RemoteIndex } from '../index/threadProxy';
 import {
   CancelIndexRequest,
   FilesChangedNotification,
@@ -43,6 +40,12 @@ const MAX_LIMIT = 200;
 const SKIPPED_LISTED = 200;
 /** Progress notifications at most this often (the last one of a run is always sent). */
 const PROGRESS_INTERVAL_MS = 200;
+/** A thread that stops is restarted this many times within RESTART_WINDOW_MS, then left in error. */
+const MAX_RESTARTS = 2;
+const RESTART_WINDOW_MS = 5 * 60_000;
+const RESTART_DELAY_MS = 1_000;
+/** How long shutdown lets the thread close its databases before it is terminated. */
+const CLOSE_TIMEOUT_MS = 3_000;
 
 /** What decides which indexes exist: a change of any of it reopens them. */
 interface IndexConfig {
@@ -56,7 +59,7 @@ interface IndexConfig {
 interface FolderEntry {
   folder: string;
   storage: string;
-  index: WorkspaceIndex | undefined;
+  index: RemoteIndex | undefined;
   error: string | undefined;
   progress: IndexProgress | undefined;
   running: Promise<unknown> | undefined;
@@ -98,30 +101,39 @@ function isInside(folder: string, path: string): boolean {
 }
 
 /**
- * The workspace index: one WorkspaceIndex per workspace folder, its database in the extension's
- * workspace storage. Indexing runs in the background behind the PriorityGate (completions go first),
- * reports progress to the client, can be cancelled, and resumes on the next start from the store.
+ * The workspace index: one index per workspace folder, its database in the extension's workspace
+ * storage. All index work (walking, chunking, embedding, writes, search) runs in the index thread
+ * (src/index/indexThread.ts), which pauses for completions through the PriorityGate's shared counter
+ * and, on Linux, runs at the lowest CPU priority; a completion never waits behind an embedding batch
+ * or a database write on this thread. This class keeps the LSP side: requests, progress to the
+ * client, cancellation, and the thread's life: a thread that stops is reported, started again a few
+ * times, then left in an error state that the status shows and Rebuild Index clears.
  */
 export class IndexFeature implements Feature {
   private connection: Connection | null = null;
-  private readonly grammars = new GrammarLoader();
   private config: IndexConfig = indexConfig({ device: 'auto', model: '', modelPaths: [] });
   private folders: FolderEntry[] = [];
-  private embedder: Embedder | null = null;
+  private thread: IndexThread | undefined;
+  private embedder: EmbedderInfo | undefined;
   private embedderModel: LoadedModel | undefined;
   private embedderNote: string | undefined = 'not loaded yet';
-  private embedderTried = false;
+  /** When the thread stopped unexpectedly (the restart policy's memory). */
+  private threadStops: number[] = [];
   private controller = new AbortController();
-  /** Reconfigurations, rebuilds and shutdown run one after another. */
+  /** Reconfigurations, rebuilds, restarts and shutdown run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
   private lastProgressAt = 0;
   private progressTimer: NodeJS.Timeout | undefined;
+  private shuttingDown = false;
 
   constructor(
     private readonly settings: SettingsStore,
     private readonly shippedModelRoots: readonly string[],
     private readonly log: Logger,
+    /** Completions hold it while they run; the index thread watches its shared counter. */
     private readonly gate: PriorityGate,
+    /** The index thread's bundle: dist/indexThread.js. */
+    private readonly threadFile: string,
   ) {}
 
   /** The embedding model in use, for `kestrel/status`. */
@@ -153,21 +165,42 @@ export class IndexFeature implements Feature {
     const next = indexConfig(settings);
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.config = next;
-    void this.enqueue(async () => {
-      await this.closeAll();
-      if (!next.enabled || !next.storage) return;
-      await this.loadEmbedder();
-      this.folders = next.folders.map((folder) => ({
-        folder, storage: storageFor(next.storage as string, folder), index: undefined, error: undefined, progress: undefined, running: undefined,
-      }));
-      for (const entry of this.folders) await this.open(entry);
-      this.startRuns();
-    }).catch((error: unknown) => this.log.error(`index: ${errorMessage(error)}`));
+    this.threadStops = [];
+    void this.enqueue(() => this.openAll()).catch((error: unknown) => this.log.error(`index: ${errorMessage(error)}`));
   }
 
-  private async loadEmbedder(): Promise<void> {
-    if (this.embedderTried) return;
-    this.embedderTried = true;
+  /** Opens every folder of the current settings (starting the thread if needed) and brings them up to date. */
+  private async openAll(): Promise<void> {
+    await this.closeAll();
+    const config = this.config;
+    if (!config.enabled || !config.storage) {
+      await this.stopThread();
+      return;
+    }
+    this.folders = config.folders.map((folder) => ({
+      folder, storage: storageFor(config.storage as string, folder), index: undefined, error: undefined, progress: undefined, running: undefined,
+    }));
+    for (const entry of this.folders) await this.open(entry);
+    this.startRuns();
+  }
+
+  /** The running thread, or a new one with the embedder loaded in it. */
+  private async ensureThread(): Promise<IndexThread> {
+    if (this.thread?.running) return this.thread;
+    const thread: IndexThread = await IndexThread.start({
+      file: this.threadFile,
+      gate: this.gate.shared,
+      onEvent: (event) => this.onThreadEvent(event),
+      onExit: (reason) => this.onThreadExit(thread, reason),
+    });
+    this.thread = thread;
+    this.embedder = undefined;
+    this.embedderModel = undefined;
+    await this.loadEmbedder(thread);
+    return thread;
+  }
+
+  private async loadEmbedder(thread: IndexThread): Promise<void> {
     // The shipped folder first; kestrel.modelPaths may hold one too (ignored in untrusted workspaces).
     const roots = [...this.shippedModelRoots, ...this.settings.value.modelPaths];
     const dir = roots.map((root) => join(root, EMBEDDING_MODEL_ID)).find((d) => existsSync(join(d, 'kestrel.json')));
@@ -176,36 +209,74 @@ export class IndexFeature implements Feature {
       this.log.info(`index: ${this.embedderNote}`);
       return;
     }
-    try {
-      const embedder = await OnnxEmbedder.load(inspectModelDir(dir), this.settings.value.device);
-      this.embedder = embedder;
-      this.embedderModel = { id: embedder.entry.manifest.id, kind: 'embedding', variant: embedder.variant.name, provider: embedder.provider };
-      this.embedderNote = undefined;
-      this.log.info(`index: embedder ${embedder.id} on ${embedder.providerSummary}`);
-    } catch (error) {
-      this.embedderNote = `the embedding model could not load (${errorMessage(error)}): searching by keywords (BM25) only`;
+    const result = await thread.call('loadEmbedder', { dir, device: this.settings.value.device });
+    if ('failed' in result) {
+      this.embedderNote = `the embedding model could not load (${result.failed}): searching by keywords (BM25) only`;
       this.log.warn(`index: ${this.embedderNote}`);
+      return;
     }
+    const embedder = result.loaded;
+    this.embedder = embedder;
+    this.embedderModel = { id: embedder.modelId, kind: 'embedding', variant: embedder.variant, provider: embedder.provider };
+    this.embedderNote = undefined;
+    this.log.info(`index: embedder ${embedder.id} on ${embedder.providerSummary}, in the index thread`);
   }
 
   private async open(entry: FolderEntry): Promise<void> {
     try {
-      entry.index = await WorkspaceIndex.open({
+      const thread = await this.ensureThread();
+      entry.index = await thread.open(entry.folder, {
         storageFolder: entry.storage,
         walk: { roots: [entry.folder], exclude: this.config.exclude, maxFileBytes: this.config.maxFileBytes },
-        embedder: this.embedder,
-        grammars: this.grammars,
-        yieldToOthers: () => this.gate.idle(),
-        onProgress: (progress) => {
-          entry.progress = progress;
-          this.pushProgress(false);
-        },
-        onRebuild: (reason) => this.log.warn(`index of ${entry.folder} rebuilt: ${reason}`),
       });
+      entry.error = undefined;
     } catch (error) {
       entry.error = errorMessage(error);
       this.log.error(`index: could not open the index of ${entry.folder}: ${entry.error}`);
     }
+  }
+
+  private onThreadEvent(event: HostEvent): void {
+    switch (event.type) {
+      case 'progress': {
+        const entry = this.folders.find((f) => f.folder === event.key);
+        if (!entry) return;
+        entry.progress = event.progress;
+        this.pushProgress(false);
+        return;
+      }
+      case 'rebuilt':
+        this.log.warn(`index of ${event.key} rebuilt: ${event.reason}`);
+        return;
+      case 'log':
+        if (event.level === 'warn') this.log.warn(`index thread: ${event.message}`);
+        else this.log.info(`index thread: ${event.message}`);
+        return;
+    }
+  }
+
+  /** The thread crashed or exited by itself: every call in flight has already failed with why. */
+  private onThreadExit(thread: IndexThread, reason: string): void {
+    if (this.thread !== thread || this.shuttingDown) return;
+    this.thread = undefined;
+    this.embedder = undefined;
+    this.embedderModel = undefined;
+    const message = `the index thread stopped: ${reason}`;
+    this.embedderNote = message;
+    const now = Date.now();
+    this.threadStops = [...this.threadStops.filter((t) => now - t < RESTART_WINDOW_MS), now];
+    const restart = this.threadStops.length <= MAX_RESTARTS;
+    for (const entry of this.folders) {
+      entry.index = undefined;
+      entry.error = restart ? message : `${message} (${this.threadStops.length} times in ${RESTART_WINDOW_MS / 60_000} minutes; Rebuild Index starts it again)`;
+    }
+    this.log.error(`index: ${message}; ${restart ? 'starting it again' : `it stopped ${this.threadStops.length} times in ${RESTART_WINDOW_MS / 60_000} minutes, so it stays stopped until Rebuild Index, a settings change or Restart Worker`}`);
+    this.pushProgress(true);
+    if (!restart) return;
+    setTimeout(() => {
+      if (this.shuttingDown || this.thread) return;
+      void this.enqueue(() => this.openAll()).catch((error: unknown) => this.log.error(`index: ${errorMessage(error)}`));
+    }, RESTART_DELAY_MS);
   }
 
   /** Brings every folder up to date in the background (resuming where a stopped run left off). */
@@ -217,7 +288,10 @@ export class IndexFeature implements Feature {
       const started = Date.now();
       entry.running = index.update(signal).then(
         (summary) => this.log.info(`index: ${entry.folder}: ${summary.filesIndexed} indexed, ${summary.filesUnchanged} unchanged, ${summary.filesRemoved} removed, ${summary.skipped} skipped, ${summary.chunksWritten} chunks in ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}`),
-        (error: unknown) => this.log.error(`index: ${entry.folder}: ${errorMessage(error)}`),
+        (error: unknown) => {
+          // A stopped thread is reported once, by onThreadExit.
+          if (!(error instanceof IndexThreadError)) this.log.error(`index: ${entry.folder}: ${errorMessage(error)}`);
+        },
       ).finally(() => {
         entry.running = undefined;
         this.pushProgress(true);
@@ -261,7 +335,7 @@ export class IndexFeature implements Feature {
   }
 
   private async search(
-    run: (o: { index: WorkspaceIndex; options: SearchOptions }) => Promise<SearchHit[]>,
+    run: (o: { index: RemoteIndex; options: SearchOptions }) => Promise<SearchHit[]>,
     filters: SearchFilters,
   ): Promise<SearchResult> {
     const started = performance.now();
@@ -270,9 +344,20 @@ export class IndexFeature implements Feature {
     if (this.config.folders.length === 0) return { hits: [], notice: 'No workspace folder is open: there is nothing to search.', elapsedMs: elapsed() };
     const options = searchOptions(filters);
     const ready = this.folders.filter((f) => f.index);
-    const lists = await Promise.all(ready.map((f) => run({ index: f.index as WorkspaceIndex, options })));
+    const settled = await Promise.allSettled(ready.map((f) => run({ index: f.index as RemoteIndex, options })));
+    const lists: SearchHit[][] = [];
+    const failures: string[] = [];
+    for (const result of settled) {
+      if (result.status === 'fulfilled') lists.push(result.value);
+      else if (result.reason instanceof IndexThreadError) failures.push(result.reason.message);
+      else throw result.reason;
+    }
     const hits = lists.flat().sort((a, b) => b.score - a.score).slice(0, options.limit).map(toHitInfo);
-    const notice = hits.length === 0 && (this.indexing || ready.length < this.folders.length) ? 'Still indexing: results will appear as files are indexed.' : undefined;
+    const broken = this.folders.find((f) => !f.index && f.error);
+    let notice: string | undefined;
+    if (failures.length > 0) notice = `Search failed: ${failures[0]}.`;
+    else if (hits.length === 0 && broken) notice = `The index of ${broken.folder} is not available: ${broken.error}.`;
+    else if (hits.length === 0 && (this.indexing || ready.length < this.folders.length)) notice = 'Still indexing: results will appear as files are indexed.';
     return { hits, ...(notice ? { notice } : {}), elapsedMs: elapsed() };
   }
 
@@ -300,6 +385,8 @@ export class IndexFeature implements Feature {
     return this.enqueue(async () => {
       if (!this.config.enabled) throw new Error('Indexing is off (kestrel.index.enable)');
       await this.cancel();
+      // Asked for by the user: a thread left stopped after repeated failures gets another chance.
+      this.threadStops = [];
       const controller = this.controller;
       const listener = token.onCancellationRequested(() => controller.abort());
       try {
@@ -307,10 +394,11 @@ export class IndexFeature implements Feature {
           if (!entry.index) await this.open(entry);
           const index = entry.index;
           if (!index || controller.signal.aborted) continue;
-          entry.running = index.rebuild(controller.signal);
+          const running = index.rebuild(controller.signal);
+          entry.running = running;
           this.pushProgress(true);
           try {
-            const summary = await entry.running as Awaited<ReturnType<WorkspaceIndex['rebuild']>>;
+            const summary: IndexRunSummary = await running;
             this.log.info(`index: rebuilt ${entry.folder}: ${summary.filesIndexed} files, ${summary.chunksWritten} chunks in ${summary.durationMs} ms${summary.cancelled ? ' (cancelled)' : ''}`);
           } finally {
             entry.running = undefined;
@@ -324,26 +412,29 @@ export class IndexFeature implements Feature {
     });
   }
 
-  status(): IndexStatusInfo {
+  async status(): Promise<IndexStatusInfo> {
+    const folders = await Promise.all(this.folders.map((entry) => this.folderStatus(entry)));
     return {
       enabled: this.config.enabled,
       embedder: this.embedder?.id ?? null,
       ...(this.embedder ? {} : { embedderNote: this.embedderNote ?? 'no embedding model' }),
       indexing: this.indexing,
-      folders: this.folders.map((entry) => this.folderStatus(entry)),
+      folders,
     };
   }
 
-  private folderStatus(entry: FolderEntry): FolderIndexStatus {
+  private async folderStatus(entry: FolderEntry): Promise<FolderIndexStatus> {
     const base = { folder: entry.folder, storage: entry.storage };
+    const empty = { files: 0, chunks: 0, vectors: 0, databaseBytes: 0, skippedCounts: {}, skipped: [] };
     const index = entry.index;
-    if (!index) {
-      return {
-        ...base, state: entry.error ? 'error' : 'opening', ...(entry.error ? { error: entry.error } : {}),
-        files: 0, chunks: 0, vectors: 0, databaseBytes: 0, skippedCounts: {}, skipped: [],
-      };
+    if (!index) return { ...base, state: entry.error ? 'error' : 'opening', ...(entry.error ? { error: entry.error } : {}), ...empty };
+    let status: Awaited<ReturnType<RemoteIndex['status']>>;
+    let skipped: Awaited<ReturnType<RemoteIndex['skipped']>>;
+    try {
+      [status, skipped] = await Promise.all([index.status(), index.skipped(SKIPPED_LISTED)]);
+    } catch (error) {
+      return { ...base, state: 'error', error: errorMessage(error), ...empty };
     }
-    const status = index.status();
     const skippedCounts: Record<string, number> = {};
     for (const [reason, count] of Object.entries(status.stats.skipped)) if (count) skippedCounts[reason] = count;
     return {
@@ -357,7 +448,7 @@ export class IndexFeature implements Feature {
       vectors: status.stats.vectors,
       databaseBytes: status.stats.databaseBytes,
       skippedCounts,
-      skipped: index.skipped(SKIPPED_LISTED).map((s) => ({ rel: s.rel, reason: s.reason, isDirectory: s.isDirectory, ...(s.detail ? { detail: s.detail } : {}) })),
+      skipped: skipped.map((s) => ({ rel: s.rel, reason: s.reason, isDirectory: s.isDirectory, ...(s.detail ? { detail: s.detail } : {}) })),
       ...(status.rebuiltBecause ? { rebuiltBecause: status.rebuiltBecause } : {}),
     };
   }
@@ -365,15 +456,37 @@ export class IndexFeature implements Feature {
   private async closeAll(): Promise<void> {
     await this.cancel();
     for (const entry of this.folders) {
-      try { entry.index?.close(); } catch (error) { this.log.warn(`index: closing ${entry.folder}: ${errorMessage(error)}`); }
+      try {
+        await entry.index?.close();
+      } catch (error) {
+        if (!(error instanceof IndexThreadError)) this.log.warn(`index: closing ${entry.folder}: ${errorMessage(error)}`);
+      }
     }
     this.folders = [];
     this.pushProgress(true);
   }
 
-  async shutdown(): Promise<void> {
-    if (this.progressTimer) clearTimeout(this.progressTimer);
-    await this.enqueue(() => this.closeAll());
-    if (this.embedder instanceof OnnxEmbedder) await this.embedder.dispose();
+  /** Closes the thread's databases and ends it; a thread that does not answer is ended anyway. */
+  private async stopThread(): Promise<void> {
+    const thread = this.thread;
+    this.thread = undefined;
+    this.embedder = undefined;
+    this.embedderModel = undefined;
+    this.embedderNote = 'not loaded yet';
+    if (!thread) return;
+    await Promise.race([thread.call('dispose', {}).catch(() => undefined), delay(CLOSE_TIMEOUT_MS)]);
+    await thread.terminate();
   }
+
+  async shutdown(): Promise<void> {
+    this.shuttingDown = true;
+    if (this.progressTimer) clearTimeout(this.progressTimer);
+    // Runs that finish their step and close cleanly are better, but shutdown must not wait on a stuck thread.
+    await Promise.race([this.enqueue(() => this.closeAll()), delay(CLOSE_TIMEOUT_MS)]);
+    await this.stopThread();
+  }
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }

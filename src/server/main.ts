@@ -36,10 +36,11 @@ function initialSettings(options: unknown): WorkerSettings {
 const settings = new SettingsStore();
 // Shipped models sit beside the bundle's folder: dist/server.js -> ../models.
 const shippedModels = join(__dirname, '..', 'models');
-// Completions hold the gate while they run; indexing waits for it between batches.
+// Completions hold the gate while they run; the index thread pauses while they do.
 const gate = new PriorityGate();
 const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'), gate);
-const index = new IndexFeature(settings, [shippedModels], connectionLogger(connection, 'index'), gate);
+// esbuild.mjs bundles the index thread beside this file (dist/indexThread.js).
+const index = new IndexFeature(settings, [shippedModels], connectionLogger(connection, 'index'), gate, join(__dirname, 'indexThread.js'));
 const features: Feature[] = [new StatusFeature(settings, () => [...completion.loadedModels(), ...index.loadedModels()]), completion, index];
 
 connection.onInitialize((params): InitializeResult => {

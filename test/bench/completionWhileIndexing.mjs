@@ -4,8 +4,8 @@
 // standard library by default; KESTREL_BENCH_TREE=DIR to choose) in a scratch index folder.
 // Run: `npm run bench:indexing-load` (after `node esbuild.mjs`).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamMessageReader, StreamMessageWriter, createProtocolConnection } from 'vscode-languageserver-protocol/node';
 import { percentile } from './stats.mjs';
@@ -44,7 +44,26 @@ async function phase(name) {
   return times;
 }
 
+/** Linux: the nice value of each of the worker's threads, by count (the index thread and what it started run at 19). */
+function threadNiceness(pid) {
+  if (process.platform !== 'linux') return 'not measured (Linux only)';
+  const counts = new Map();
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+      const nice = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16];
+      counts.set(nice, (counts.get(nice) ?? 0) + 1);
+    }
+  } catch (error) {
+    return `not measured (${error.message})`;
+  }
+  return [...counts].sort((a, b) => Number(a[0]) - Number(b[0])).map(([nice, n]) => `${n} at nice ${nice}`).join(', ');
+}
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
 try {
+  const loadAtStart = load();
   await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: { ...base, indexEnable: false } });
   await connection.sendNotification('initialized', {});
   const model = await modelReady;
@@ -55,14 +74,19 @@ try {
   // Measure once chunks are being embedded and written, not while the tree is only walked.
   while (!(progress.indexing && progress.progress.chunksDone > 0) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 50));
   if (!progress.indexing) throw new Error('indexing did not start (or ended before chunks were counted)');
+  const firstChunksMs = Date.now() - started;
   const chunksAtStart = progress.progress.chunksDone;
+  const phaseStarted = performance.now();
   const loaded = await phase('indexing');
+  const phaseSeconds = (performance.now() - phaseStarted) / 1000;
   const stillIndexing = progress.indexing;
+  const threads = threadNiceness(child.pid);
   const row = (label, values) => `${label.padEnd(22)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`;
   console.log(`completion latency with ${model.id} (${model.variant}, ${model.provider}), ${idle.length} requests per phase, index of ${TREE}:`);
   console.log(`  ${row('idle worker', idle)}`);
-  console.log(`  ${row('while indexing', loaded)}   (${progress.progress.chunksDone - chunksAtStart} chunks indexed meanwhile${stillIndexing ? ', indexing still running' : ', indexing finished during the phase'})`);
+  console.log(`  ${row('while indexing', loaded)}   (${progress.progress.chunksDone - chunksAtStart} chunks indexed in the phase's ${phaseSeconds.toFixed(1)} s${stillIndexing ? ', indexing still running' : ', indexing finished during the phase'})`);
   console.log(`  ratio p50 ${(percentile(loaded, 50) / percentile(idle, 50)).toFixed(2)}x, p95 ${(percentile(loaded, 95) / percentile(idle, 95)).toFixed(2)}x   (budget 1.2x)`);
+  console.log(`  first chunks stored ${(firstChunksMs / 1000).toFixed(1)} s after indexing was turned on; worker threads: ${threads}; load average ${loadAtStart} at the start, ${load()} at the end`);
 } finally {
   child.kill();
   connection.dispose();
