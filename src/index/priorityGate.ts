@@ -86,7 +86,16 @@ export class ForegroundWatch {
       if (active <= 0 || left <= 0) return;
       if (this.waitAsync) {
         const waited = this.waitAsync(this.counter, ACTIVE, active, left);
-        if (waited.async) await waited.value;
+        if (!waited.async) continue;
+        // A pending waitAsync keeps neither Node's event loop alive nor its own timeout reliably
+        // on time: a timer of ours does both.
+        let timer: NodeJS.Timeout | undefined;
+        const timedOut = new Promise((wake) => { timer = setTimeout(wake, left); });
+        try {
+          await Promise.race([waited.value, timedOut]);
+        } finally {
+          clearTimeout(timer);
+        }
       } else {
         // Runtimes without Atomics.waitAsync: poll, still without blocking the event loop.
         await new Promise((wake) => setTimeout(wake, Math.min(10, left)));

@@ -5,6 +5,7 @@
  * `RemoteIndex` gives one workspace folder's index the WorkspaceIndex interface, asynchronous.
  */
 import { access } from 'node:fs/promises';
+import { resolve as absolutePath } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { FileUpdate, IndexRunSummary } from './indexer';
 import type { SearchHit, SearchOptions } from './search';
@@ -36,7 +37,7 @@ export interface IndexThreadOptions {
   /** Chunks per embedding call (default 4: a completion waits for at most one small call). */
   embedBatch?: number;
   onEvent?: (event: HostEvent) => void;
-  /** Told once when the thread stops without `terminate()`: why, as a sentence for the log. */
+  /** Told once when the thread stops without `terminate()` (after the calls in flight failed): why. */
   onExit?: (reason: string) => void;
 }
 
@@ -56,7 +57,7 @@ export class IndexThread {
   private constructor(private readonly options: IndexThreadOptions) {
     const data: IndexThreadData = { gate: options.gate, lowerPriority: options.lowerPriority ?? true, embedBatch: options.embedBatch ?? 4 };
     // stdout too is captured: over --stdio the worker's own stdout is the LSP channel.
-    this.worker = new Worker(options.file, { workerData: data, stdout: true, stderr: true });
+    this.worker = new Worker(absolutePath(options.file), { workerData: data, stdout: true, stderr: true });
     for (const [stream, level] of [[this.worker.stdout, 'info'], [this.worker.stderr, 'warn']] as const) {
       stream.setEncoding('utf8');
       stream.on('data', (text: string) => {
@@ -69,7 +70,8 @@ export class IndexThread {
     this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
       const expected = this.stopped !== undefined;
       this.stop(this.lastError ? `it failed: ${this.lastError}` : `it exited with code ${code}`);
-      if (!expected) options.onExit?.(this.stopped as string);
+      // After the calls in flight have seen their errors, so the listener has the last word.
+      if (!expected) setImmediate(() => options.onExit?.(this.stopped as string));
       resolve();
     }));
   }
@@ -81,7 +83,7 @@ export class IndexThread {
     try {
       await access(options.file);
     } catch {
-      throw new IndexThreadError(`the index thread's bundle ${options.file} is missing (run the build)`);
+      throw new Error(`the index thread's bundle ${options.file} is missing (run the build)`);
     }
     return new IndexThread(options);
   }

@@ -232,7 +232,8 @@ export class IndexFeature implements Feature {
       entry.error = undefined;
     } catch (error) {
       entry.error = errorMessage(error);
-      this.log.error(`index: could not open the index of ${entry.folder}: ${entry.error}`);
+      // A thread that stopped is reported once, by onThreadExit.
+      if (!(error instanceof IndexThreadError)) this.log.error(`index: could not open the index of ${entry.folder}: ${entry.error}`);
     }
   }
 
