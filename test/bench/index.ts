@@ -12,7 +12,12 @@
  *     --queries N      queries per size (default 200)
  *     --json FILE      write the results there too
  *     --search-only    skip the indexing runs (search latency and memory only)
+ *     --indexing-only  skip the search latency runs
  *     --no-peer        skip LanceDB (the peer for search)
+ *
+ * Indexing with the embedder is measured twice: in-process (the library, as the CLI runs it) and in
+ * the index thread (dist/indexThread.js, built by esbuild.mjs), as the worker runs it: embedding
+ * calls of 4 chunks, a write per file, at nice 19 on Linux (which costs nothing on an idle machine).
  *
  * Search at 10k/100k chunks uses the real project's chunks repeated under distinct paths (so BM25
  * sees real term statistics) with random unit vectors (the scan costs the same whatever the values).
@@ -31,7 +36,10 @@ import type { Chunk } from '../../src/index/chunker';
 import type { Embedder } from '../../src/index/embedder';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';
 import { IndexSearch } from '../../src/index/search';
-import { IndexStore, type ChunkRecord } from '../../src/index/store';
+import type { FileUpdate, IndexRunSummary } from '../../src/index/indexer';
+import { PriorityGate } from '../../src/index/priorityGate';
+import { IndexStore, type ChunkRecord, type StoreStats } from '../../src/index/store';
+import { IndexThread } from '../../src/index/threadProxy';
 import { quantize } from '../../src/index/vectors';
 import { WorkspaceIndex } from '../../src/index/workspaceIndex';
 
@@ -66,18 +74,32 @@ function randomUnit(dim: number, seed: number): Float32Array {
   return v.map((x) => x / Math.sqrt(norm));
 }
 
+const THREAD_BUNDLE = 'dist/indexThread.js';
+
+function embedderDir(): string {
+  return args.get('model') ?? join(process.cwd(), 'models/kestrel-embed-tiny');
+}
+
 async function loadEmbedder(): Promise<Embedder | null> {
-  const here = process.cwd();
-  const dir = args.get('model') ?? join(here, 'models/kestrel-embed-tiny');
+  const dir = embedderDir();
   if (!existsSync(join(dir, 'kestrel.json'))) return null;
   return OnnxEmbedder.load(inspectModelDir(dir), 'cpu');
 }
 
+interface Project {
+  root: string;
+  files: number;
+  bytes: number;
+  /** Typical modules (2-20 kB), by path: the files the re-index measurement edits. */
+  typical: string[];
+}
+
 /** Writes the shard's files under a temporary folder: a real project tree on disk. */
-function materialise(shard: string): { root: string; files: number; bytes: number } {
+function materialise(shard: string): Project {
   const root = mkdtempSync(join(tmpdir(), 'kestrel-bench-project-'));
   let files = 0;
   let bytes = 0;
+  const typical: string[] = [];
   for (const line of readFileSync(shard, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     const record = JSON.parse(line) as { path?: string; text?: string };
@@ -86,36 +108,78 @@ function materialise(shard: string): { root: string; files: number; bytes: numbe
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, record.text);
     files++;
-    bytes += Buffer.byteLength(record.text);
+    const size = Buffer.byteLength(record.text);
+    bytes += size;
+    if (size > 2000 && size < 20000 && path.endsWith('.py')) typical.push(path);
   }
-  return { root, files, bytes };
+  return { root, files, bytes, typical: typical.sort().slice(0, 10) };
 }
 
-async function indexing(root: string, embedder: Embedder | null): Promise<Record<string, unknown>> {
-  const storageFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-index-'));
+/** What the indexing measurement needs of an index, in-process or in the index thread. */
+interface Indexable {
+  embedder: string;
+  update(): Promise<IndexRunSummary>;
+  updateFile(path: string): Promise<FileUpdate>;
+  stats(): Promise<StoreStats>;
+  close(): Promise<void>;
+}
+
+async function inProcess(storageFolder: string, root: string, embedder: Embedder | null): Promise<Indexable> {
   const index = await WorkspaceIndex.open({ storageFolder, walk: { roots: [root] }, embedder });
+  return {
+    embedder: embedder?.id ?? 'none (BM25 only)',
+    update: () => index.update(),
+    updateFile: (path) => index.updateFile(path),
+    stats: async () => index.status().stats,
+    close: async () => index.close(),
+  };
+}
+
+/** The worker's way: the index thread, with the embedder loaded in it and nothing holding the gate. */
+async function inThread(storageFolder: string, root: string): Promise<Indexable> {
+  const thread = await IndexThread.start({ file: THREAD_BUNDLE, gate: new PriorityGate().shared });
+  const loaded = await thread.call('loadEmbedder', { dir: embedderDir(), device: 'cpu' });
+  if ('failed' in loaded) throw new Error(`the embedder did not load in the index thread: ${loaded.failed}`);
+  const index = await thread.open('bench', { storageFolder, walk: { roots: [root] } });
+  return {
+    embedder: `${loaded.loaded.id}, in the index thread`,
+    update: () => index.update(),
+    updateFile: (path) => index.updateFile(path),
+    stats: async () => (await index.status()).stats,
+    close: async () => {
+      await index.close();
+      await thread.terminate();
+    },
+  };
+}
+
+async function indexing(project: Project, open: (storageFolder: string) => Promise<Indexable>): Promise<Record<string, unknown>> {
+  const storageFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-index-'));
+  const index = await open(storageFolder);
+  const originals = new Map(project.typical.map((path) => [path, readFileSync(path)]));
   try {
+    const loadAverage = loadavg().map((x) => Number(x.toFixed(2)));
     const cpu0 = process.cpuUsage();
     const summary = await index.update();
     const cpu = process.cpuUsage(cpu0);
-    const stats = index.status().stats;
+    const stats = await index.stats();
     const seconds = summary.durationMs / 1000;
     // Re-index of one saved file: a typical module with a function added, as after an edit.
-    const files = index.store.files().filter((f) => f.size > 2000 && f.size < 20000).sort((a, b) => a.path.localeCompare(b.path));
     const saved: number[] = [];
-    for (const file of files.slice(0, 10)) {
-      appendFileSync(file.path, `\n\ndef kestrel_bench_added_${saved.length}(value):\n    return value\n`);
+    for (const path of project.typical) {
+      appendFileSync(path, `\n\ndef kestrel_bench_added_${saved.length}(value):\n    return value\n`);
       const started = performance.now();
-      const result = await index.updateFile(file.path);
+      const result = await index.updateFile(path);
       saved.push(performance.now() - started);
-      if (result !== 'indexed') throw new Error(`expected ${file.rel} to be re-indexed, got ${result}`);
+      if (result !== 'indexed') throw new Error(`expected ${path} to be re-indexed, got ${result}`);
     }
     const noChange = performance.now();
     const rerun = await index.update();
     const rerunMs = performance.now() - noChange;
     saved.sort((a, b) => a - b);
     return {
-      embedder: embedder?.id ?? 'none (BM25 only)',
+      embedder: index.embedder,
+      loadAverageAtStart: loadAverage,
       files: summary.filesIndexed,
       chunks: stats.chunks,
       seconds: Number(seconds.toFixed(1)),
@@ -129,7 +193,9 @@ async function indexing(root: string, embedder: Embedder | null): Promise<Record
       unchangedRerunFilesIndexed: rerun.filesIndexed,
     };
   } finally {
-    index.close();
+    await index.close();
+    // The next measurement indexes the same project as this one did.
+    for (const [path, content] of originals) writeFileSync(path, content);
     rmSync(storageFolder, { recursive: true, force: true });
   }
 }
@@ -302,24 +368,33 @@ async function main(): Promise<void> {
     const embedder = await loadEmbedder();
     const searchOnly = args.has('search-only');
     if (!searchOnly) {
-      results['indexingBm25Only'] = await indexing(project.root, null);
+      results['indexingBm25Only'] = await indexing(project, (folder) => inProcess(folder, project.root, null));
       console.error('indexing, BM25 only:', JSON.stringify(results['indexingBm25Only']));
     }
     if (embedder && !searchOnly) {
-      results['indexing'] = await indexing(project.root, embedder);
+      results['indexing'] = await indexing(project, (folder) => inProcess(folder, project.root, embedder));
       console.error('indexing:', JSON.stringify(results['indexing']));
+      if (existsSync(THREAD_BUNDLE)) {
+        results['indexingInThread'] = await indexing(project, (folder) => inThread(folder, project.root));
+        console.error('indexing in the index thread:', JSON.stringify(results['indexingInThread']));
+      } else {
+        console.error(`${THREAD_BUNDLE} is missing (run node esbuild.mjs): indexing in the index thread not measured`);
+      }
     } else if (!embedder) {
       console.error('no embedding model (pass --model DIR): indexing with the embedder not measured');
     }
     // Search latency at each size, each in a fresh process.
     const dimension = embedder?.dimension ?? 256;
-    const baseFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-base-'));
-    const base = await WorkspaceIndex.open({ storageFolder: baseFolder, walk: { roots: [project.root] }, embedder: null });
-    await base.update();
-    const chunks = base.store.chunks(base.store.files().flatMap((f) => base.store.chunkIdsOf(f.path)));
-    base.close();
-    rmSync(baseFolder, { recursive: true, force: true });
-    const sizes = (args.get('sizes') ?? '10000,100000').split(',').map(Number);
+    const sizes = args.has('indexing-only') ? [] : (args.get('sizes') ?? '10000,100000').split(',').map(Number);
+    let chunks: Chunk[] = [];
+    if (sizes.length > 0) {
+      const baseFolder = mkdtempSync(join(tmpdir(), 'kestrel-bench-base-'));
+      const base = await WorkspaceIndex.open({ storageFolder: baseFolder, walk: { roots: [project.root] }, embedder: null });
+      await base.update();
+      chunks = base.store.chunks(base.store.files().flatMap((f) => base.store.chunkIdsOf(f.path)));
+      base.close();
+      rmSync(baseFolder, { recursive: true, force: true });
+    }
     const searchResults: Record<string, unknown> = {};
     for (const size of sizes) {
       const folder = mkdtempSync(join(tmpdir(), 'kestrel-bench-store-'));
