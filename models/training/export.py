@@ -8,7 +8,8 @@ Writes into --out:
                     inputs  input_ids, attention_mask, position_ids, past_key_values.{i}.key|value
                     outputs logits, present.{i}.key|value
                     (past tensors are (batch, kv_heads, past_sequence_length, head_dim); a first call
-                    passes past_sequence_length = 0)
+                    passes past_sequence_length = 0; logits are (batch, 1, vocab): the last input
+                    position only, unless --all-logits)
   model.int8.onnx   the same graph with int8 weights (quantize.py)
   model.fp16.onnx   only with --fp16 on a CUDA machine
   parity.json       reference inputs and PyTorch logits for test/unit/completion-onnx-parity.test.ts
@@ -63,7 +64,14 @@ def io_names(n_layer):
     return ['input_ids', 'attention_mask', 'position_ids'] + past, ['logits'] + present
 
 
-def export_onnx(model, path, dtype=torch.float32, device='cpu'):
+def export_onnx(model, path, dtype=torch.float32, device='cpu', last_logits_only=True):
+    """
+    last_logits_only: the graph projects only the last input position onto the vocabulary, so
+    logits are (batch, 1, vocab). Generation reads nothing else, and a prompt's other rows cost as
+    much as the rest of this small model (the output matrix is vocab x n_embd) plus 64 KB each to
+    hand back (a 500-token prefill: 32 MB of logits). Runtimes that take logits[:, -1] (Kestrel,
+    transformers.js, Optimum) read (batch, 1, vocab) and (batch, T, vocab) alike.
+    """
     cfg = model.cfg
     hd = cfg.n_embd // cfg.n_head
     wrapper = OnnxDecoder(model).to(device=device, dtype=dtype).eval()
@@ -76,15 +84,25 @@ def export_onnx(model, path, dtype=torch.float32, device='cpu'):
     axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
             'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
             'position_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'logits': {0: 'batch_size', 1: 'sequence_length'}}
+            'logits': {0: 'batch_size'} if last_logits_only else {0: 'batch_size', 1: 'sequence_length'}}
     for n in inputs[3:]:
         axes[n] = {0: 'batch_size', 2: 'past_sequence_length'}
     for n in outputs[1:]:
         axes[n] = {0: 'batch_size', 2: 'total_sequence_length'}
-    with torch.no_grad():
-        torch.onnx.export(wrapper, tuple(args), path, input_names=inputs, output_names=outputs,
-                          dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+    # a hook rather than a second forward pass: the model's own forward stays the one copy of it
+    hook = model.lm_head.register_forward_pre_hook(lambda _, a: (a[0][:, -1:, :],)) if last_logits_only else None
+    try:
+        with torch.no_grad():
+            torch.onnx.export(wrapper, tuple(args), path, input_names=inputs, output_names=outputs,
+                              dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
+    finally:
+        if hook is not None:
+            hook.remove()
     m = onnx.load(path)
+    if last_logits_only:  # the exporter cannot infer the slice's length: state it
+        dim = m.graph.output[0].type.tensor_type.shape.dim[1]
+        dim.Clear()
+        dim.dim_value = 1
     dedupe_tied_head(m)  # the tied output matrix is the embedding, transposed: store it once
     onnx.checker.check_model(m)
     onnx.save(m, path)
@@ -130,6 +148,8 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--tokenizer', default=os.path.join(HERE, 'work', 'tokenizer.json'))
     ap.add_argument('--fp16', action='store_true', help='also export model.fp16.onnx (needs CUDA)')
+    ap.add_argument('--all-logits', action='store_true',
+                    help='logits for every input position, (batch, sequence_length, vocab), instead of the last only')
     ap.add_argument('--parity-text', default=os.path.join(HERE, 'tests', 'fixtures', 'parity_snippet.py'))
     args = ap.parse_args()
     out = args.out if os.path.isabs(args.out) else os.path.join(HERE, args.out)
@@ -141,7 +161,8 @@ def main():
     model.eval()
 
     fp32 = os.path.join(out, 'model.onnx')
-    export_onnx(model, fp32)
+    last_only = not args.all_logits
+    export_onnx(model, fp32, last_logits_only=last_only)
     print(f'wrote {fp32} ({os.path.getsize(fp32) / 1e6:.1f} MB)')
     int8 = os.path.join(out, 'model.int8.onnx')
     onnx.save(quantize_int8(onnx.load(fp32)), int8)
@@ -149,7 +170,7 @@ def main():
     if args.fp16:
         if torch.cuda.is_available():
             fp16 = os.path.join(out, 'model.fp16.onnx')
-            export_onnx(model, fp16, dtype=torch.float16, device='cuda')
+            export_onnx(model, fp16, dtype=torch.float16, device='cuda', last_logits_only=last_only)
             print(f'wrote {fp16}')
         else:
             print('--fp16 needs CUDA here; skipped')

@@ -17,6 +17,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.a
 ORT = os.path.join(REPO, 'node_modules', 'onnxruntime-node')
 
 # runs parity.json through onnxruntime-node: prefill with an empty cache, then decode with the cache
+# (several tokens at once, then the fixture's extra cases: a token at a time)
 NODE_SCRIPT = r"""
 const ort = require(process.argv[2]);
 const fs = require('fs');
@@ -28,28 +29,32 @@ const want = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
 const C = ref.vocab_ids.length, V = meta.vocabSize;
 (async () => {
   const res = {};
-  for (const file of ['model.onnx', 'model.int8.onnx']) {
+  for (const file of ['model.onnx', 'model.int8.onnx', 'model.all-logits.onnx']) {
     const s = await ort.InferenceSession.create(dir + '/' + file);
-    let past = {};
+    const empty = {};
     for (let i = 0; i < meta.numLayers; i++) for (const kv of ['key', 'value'])
-      past[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, meta.numKvHeads, 0, meta.headDim]);
+      empty[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, meta.numKvHeads, 0, meta.headDim]);
+    const pastAt = { 0: empty };  // each case continues from the cache of the positions before it
     let maxAbs = 0, agree = 0, rows = 0;
     for (const c of ref.cases) {
       const ids = ref.tokens.slice(c.start, c.end);
-      const feeds = { ...past,
+      const feeds = { ...pastAt[c.start],
         input_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map(BigInt)), [1, ids.length]),
         attention_mask: new ort.Tensor('int64', new BigInt64Array(c.end).fill(1n), [1, c.end]),
         position_ids: new ort.Tensor('int64', BigInt64Array.from(ids.map((_, i) => BigInt(c.start + i))), [1, ids.length]) };
       const out = await s.run(feeds);
-      past = {};
+      const past = {};
       for (let i = 0; i < meta.numLayers; i++) for (const kv of ['key', 'value'])
         past[`past_key_values.${i}.${kv}`] = out[`present.${i}.${kv}`];
+      pastAt[c.end] = past;
       const L = out.logits.data;
-      for (let r = 0; r < ids.length; r++) {
+      // logits hold the last out.logits.dims[1] input positions (1 for a last-position export)
+      const n = out.logits.dims[1], first = c.end - n;
+      for (let r = 0; r < n; r++) {
         let best = 0;
         for (let v = 0; v < V; v++) if (L[r * V + v] > L[r * V + best]) best = v;
-        agree += best === ref.argmax[c.start + r]; rows++;
-        for (let k = 0; k < C; k++) maxAbs = Math.max(maxAbs, Math.abs(L[r * V + ref.vocab_ids[k]] - want[(c.start + r) * C + k]));
+        agree += best === ref.argmax[first + r]; rows++;
+        for (let k = 0; k < C; k++) maxAbs = Math.max(maxAbs, Math.abs(L[r * V + ref.vocab_ids[k]] - want[(first + r) * C + k]));
       }
     }
     res[file] = { maxAbs, agreement: agree / rows };
@@ -67,7 +72,10 @@ def exported(tmp_path_factory):
     d = tmp_path_factory.mktemp('onnx')
     export_onnx(model, str(d / 'model.onnx'))
     onnx.save(quantize_int8(onnx.load(str(d / 'model.onnx'))), str(d / 'model.int8.onnx'))
+    export_onnx(model, str(d / 'model.all-logits.onnx'), last_logits_only=False)
     ref = parity_reference(model, list(range(5, 45)), n_prefix=32, vocab_slice=64)
+    # with last-position logits, a token at a time from position 0 checks every position
+    ref['cases'] += [{'name': 'one token', 'start': p, 'end': p + 1} for p in range(32, 40)]
     (d / 'parity.json').write_text(json.dumps(ref))
     (d / 'kestrel.json').write_text(json.dumps({'architecture': {
         'numLayers': 2, 'numKvHeads': 2, 'headDim': 16, 'vocabSize': 512}}))
@@ -86,7 +94,10 @@ def test_graph_io_follows_optimum_naming(exported):
     assert g['input_ids'] == ['batch_size', 'sequence_length']
     assert g['past_key_values.1.value'] == ['batch_size', 2, 'past_sequence_length', 16]
     assert g['present.1.value'] == ['batch_size', 2, 'total_sequence_length', 16]
-    assert g['logits'] == ['batch_size', 'sequence_length', 512]
+    assert g['logits'] == ['batch_size', 1, 512]  # the last position only
+    full = onnx.load(str(d / 'model.all-logits.onnx'))
+    assert [v.name for v in full.graph.input] == ins and [v.name for v in full.graph.output] == outs
+    assert dims(full.graph.output[0]) == ['batch_size', 'sequence_length', 512]
 
 
 def test_embedding_stored_once_and_int8_is_smaller(exported):
@@ -110,3 +121,4 @@ def test_onnxruntime_node_parity_with_and_without_cache(exported):
     res = json.loads(out.stdout.strip().splitlines()[-1])
     assert res['model.onnx']['maxAbs'] < 1e-4 and res['model.onnx']['agreement'] == 1.0
     assert res['model.int8.onnx']['maxAbs'] < 0.5 and res['model.int8.onnx']['agreement'] >= 0.8
+    assert res['model.all-logits.onnx']['maxAbs'] < 1e-4 and res['model.all-logits.onnx']['agreement'] == 1.0

@@ -26,7 +26,7 @@ export interface GraphShape {
 }
 
 export interface StepResult {
-  /** Logits of the last input position, as float32. */
+  /** Logits of the last input position, as float32 (the caller may keep and modify them). */
   logits: Float32Array;
   cache: KvCache;
 }
@@ -175,15 +175,19 @@ export class Decoder {
     }
     const out = await this.session.run(feeds);
     const logits = out['logits'] as Tensor;
+    // [1, T, V] from a graph that projects every position (Optimum's exports), [1, 1, V] from one
+    // that projects the last only (models/training/export.py): either way the last row is wanted
+    const rows = logits.dims[1] as number;
     const vocab = logits.dims[2] as number;
     const raw = logits.data as Float32Array | Uint16Array;
-    const last = raw.subarray((T - 1) * vocab, T * vocab);
-    const lastLogits = last instanceof Float32Array ? new Float32Array(last) : Float32Array.from(last, halfToFloat);
+    const last = raw.subarray((rows - 1) * vocab, rows * vocab);
+    // the binding hands back a fresh copy, so one row of float32 is used in place; out of a larger
+    // block it is copied, so the block is not kept alive
+    const lastLogits = !(last instanceof Float32Array) ? Float32Array.from(last, halfToFloat) : rows === 1 ? last : new Float32Array(last);
     const tensors: Tensor[] = [];
     for (let i = 0; i < this.shape.layers; i++) {
       tensors.push(out[`present.${i}.key`] as Tensor, out[`present.${i}.value`] as Tensor);
     }
-    logits.dispose();
     return { logits: lastLogits, cache: { length: total, tensors } };
   }
 
