@@ -43,12 +43,19 @@ interface OpenNotification {
 }
 
 /**
- * Index progress in VS Code's UI: a window (status-bar) progress item for every run, and a
- * cancellable notification for runs with real work and for Rebuild Index. The Search view draws its
- * own progress bar from the same reports (see searchView.ts).
+ * Index progress in VS Code's UI: a cancellable notification for runs with real work and for
+ * Rebuild Index, and a window (status-bar) progress item for every other run. The Search view draws
+ * its own progress bar from the same reports (see searchView.ts).
+ *
+ * One of the two at a time: VS Code files a window progress in the notification centre too (a
+ * silent entry), and one opened after the notification would become the newest notification, the
+ * one Ctrl+Shift+A acts on, so the keyboard could no longer press Cancel. While the notification's
+ * toast is hidden, VS Code puts its progress in the status bar itself.
  */
 export class IndexProgressUi implements vscode.Disposable {
   private endWindowProgress: (() => void) | undefined;
+  /** A run is going (the latest report said so and the worker runs). */
+  private running = false;
   private notification: OpenNotification | undefined;
   private readonly records: IndexNotificationRecord[] = [];
   private readonly subscriptions: vscode.Disposable[];
@@ -88,15 +95,21 @@ export class IndexProgressUi implements vscode.Disposable {
       this.endRun();
       return;
     }
-    this.endWindowProgress ??= this.showWindowProgress();
+    this.running = true;
+    if (!this.notification && this.ctx.config.get('index.progressNotification') && wantsNotification(p)) this.openForRun();
     if (this.notification) this.notification.report(p);
-    else if (this.ctx.config.get('index.progressNotification') && wantsNotification(p)) this.openForRun();
+    else this.endWindowProgress ??= this.showWindowProgress();
   }
 
   private endRun(): void {
+    this.running = false;
+    this.stopWindowProgress();
+    if (this.notification?.record.kind === 'index') this.notification.close();
+  }
+
+  private stopWindowProgress(): void {
     this.endWindowProgress?.();
     this.endWindowProgress = undefined;
-    if (this.notification?.record.kind === 'index') this.notification.close();
   }
 
   /** The setting applies live: off closes the notification of a run in flight, on opens one. */
@@ -137,6 +150,7 @@ export class IndexProgressUi implements vscode.Disposable {
     const handle: OpenNotification = {
       record,
       report: (p) => {
+        if (record.cancelled) return; // it says "stopping…" until the run ends
         record.message = progressMessage(p);
         const { phase, filesDone, filesTotal } = p.progress;
         const next = phase === 'indexing' && filesTotal > 0 ? (filesDone / filesTotal) * 100 : percent;
@@ -146,11 +160,16 @@ export class IndexProgressUi implements vscode.Disposable {
         reporter?.report({ message: record.message, ...(increment > 0 ? { increment } : {}) });
       },
       close: () => {
-        if (this.notification === handle) this.notification = undefined;
+        if (!record.open) return;
         record.open = false;
         closed();
+        if (this.notification !== handle) return;
+        this.notification = undefined;
+        // A run the notification no longer shows (the setting went off, a rebuild's request ended first).
+        if (this.running) this.endWindowProgress ??= this.showWindowProgress();
       },
     };
+    this.stopWindowProgress();
     this.notification = handle;
     const last = this.ctx.indexProgress;
     if (last?.indexing) handle.report(last);

@@ -40,12 +40,16 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
   private lastResults: { id: number; hits: SearchHitInfo[] } | undefined;
   private inFlight: vscode.CancellationTokenSource | undefined;
   private wasIndexing = false;
+  /** Whether the page's script listens yet; what is asked of it before then waits in `pending`. */
+  private scriptReady = false;
+  private pending: ToWebview[] = [];
   rendered: SearchViewRendered | undefined;
 
   constructor(private readonly ctx: Ctx) {}
 
   resolveWebviewView(view: vscode.WebviewView): void {
     this.view = view;
+    this.scriptReady = false;
     const root = this.ctx.extension.extensionUri;
     view.webview.options = {
       enableScripts: true,
@@ -82,19 +86,20 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
     view.onDidDispose(() => {
       for (const s of subscriptions) s.dispose();
       this.view = undefined;
+      this.scriptReady = false;
     });
   }
 
   /** Shows the view and searches `query` in it, as if typed. */
   async search(query: string): Promise<void> {
     await vscode.commands.executeCommand(`${SearchViewProvider.viewType}.focus`);
-    this.post({ type: 'setQuery', query });
+    this.request({ type: 'setQuery', query });
   }
 
   /** Shows the view and sets its filter controls, as if chosen there; an absent field is left as it is. */
   async setFilters(filters: { language?: string; pathGlob?: string }): Promise<void> {
     await vscode.commands.executeCommand(`${SearchViewProvider.viewType}.focus`);
-    this.post({ type: 'setFilters', ...filters });
+    this.request({ type: 'setFilters', ...filters });
   }
 
   /**
@@ -120,11 +125,16 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
 
   private async onMessage(message: FromWebview): Promise<void> {
     switch (message.type) {
-      case 'ready':
+      case 'ready': {
+        this.scriptReady = true;
         this.postWorkerState(this.ctx.state);
         this.postIndex(this.ctx.indexProgress);
         void this.postLanguages();
+        const pending = this.pending;
+        this.pending = [];
+        for (const message of pending) this.post(message);
         break;
+      }
       case 'showLog':
         void vscode.commands.executeCommand(COMMANDS.showLog);
         break;
@@ -185,6 +195,15 @@ export class SearchViewProvider implements vscode.WebviewViewProvider {
 
   private post(message: ToWebview): void {
     void this.view?.webview.postMessage(message);
+  }
+
+  /**
+   * A message that must reach the script: one sent while the view is still loading would be lost
+   * (focusing the view resolves it, but its script starts later), so it waits for 'ready'.
+   */
+  private request(message: ToWebview): void {
+    if (this.view && this.scriptReady) this.post(message);
+    else this.pending.push(message);
   }
 }
 

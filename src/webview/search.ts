@@ -111,9 +111,14 @@ function render(next: typeof shown, text: string): void {
   results.replaceChildren(...items);
   summary.textContent = text;
   updateSelection();
+  reportRendered();
+}
+
+/** Tells the extension what the view shows now (tests and accessibility checks read it). */
+function reportRendered(): void {
   vscode.postMessage({
-    type: 'rendered', query: next.query, labels: next.hits.map((h) => `${h.rel}:${h.line} ${h.name}`),
-    filters: next.filters, languageOptions: [...languageOptions],
+    type: 'rendered', query: shown.query, labels: shown.hits.map((h) => `${h.rel}:${h.line} ${h.name}`),
+    filters: shown.filters, languageOptions: [...languageOptions],
   });
 }
 
@@ -242,6 +247,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
     case 'languages':
       languageOptions = message.languages;
       setLanguageOptions(languageOptions, languageSelect.value);
+      reportRendered();
       break;
     case 'setFilters':
       if (message.language !== undefined) setLanguageOptions(languageOptions, message.language);

@@ -12,6 +12,12 @@ async function indexed(api: KestrelApi) {
   }, 60_000);
 }
 
+/** A Python module of a dozen small functions: many chunks, so a rebuild of a few hundred takes a while. */
+function shipmentModule(i: number): string {
+  const functions = Array.from({ length: 12 }, (_, j) => `def shipment_${i}_step_${j}(parcels):\n    """Step ${j} of shipment ${i}: weigh, label and route the parcels."""\n    return [p.weight * ${j} for p in parcels if p.route == ${i}]\n`);
+  return `"""Shipment ${i}."""\n\n\n${functions.join('\n\n')}`;
+}
+
 function workspaceRoot(): vscode.Uri {
   const folder = vscode.workspace.workspaceFolders?.[0];
   if (!folder) throw new Error('the integration run opens the fixture workspace');
@@ -74,6 +80,73 @@ describe('Semantic search in a real VS Code', () => {
       return shown?.query === 'reorder point' && shown.labels.length > 0 ? shown : undefined;
     }, 20_000);
     assert.ok(rendered.labels.some((l) => l.startsWith('inventory/warehouse.py:')), rendered.labels.join('; '));
+  });
+
+  it('the Search view\'s language filter and lang: in the query keep only that language\'s files', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const doc = vscode.Uri.joinPath(workspaceRoot(), 'docs', 'stock-levels.md');
+    await vscode.workspace.fs.writeFile(doc, Buffer.from('# Stock levels\n\nWhen an item falls to its reorder point, order more: the reorder point is the stock level that triggers a purchase.\n'));
+    await eventually('the Markdown page in the index', async () => ((await api.search({ query: 'reorder point', languages: ['markdown'] })).hits.some((h) => h.rel === 'docs/stock-levels.md') ? true : undefined), 10_000);
+    const shown = (query: string, ok: (labels: string[]) => boolean) => eventually(`the view to show "${query}"`, () => {
+      const rendered = api.searchView.rendered();
+      return rendered?.query === query && rendered.labels.length > 0 && ok(rendered.labels) ? rendered : undefined;
+    }, 20_000);
+    try {
+      // Unfiltered, the query finds Python first: the filter must be what removes it.
+      await api.searchView.setFilters({ language: '', pathGlob: '' });
+      await api.searchView.search('reorder point');
+      const all = await shown('reorder point', () => true);
+      assert.ok(all.labels.some((l) => /^[^:]+\.py:/.test(l)), all.labels.join('; '));
+      // The language list comes from the workspace's files, a moment after the view opens.
+      await eventually('Python and Markdown among the languages offered', () => {
+        const offered = api.searchView.rendered()?.languageOptions ?? [];
+        return offered.includes('python') && offered.includes('markdown') ? true : undefined;
+      }, 10_000);
+
+      await api.searchView.setFilters({ language: 'markdown' });
+      const markdown = await shown('reorder point', (labels) => labels.every((l) => /^[^:]+\.md:/.test(l)));
+      assert.ok(markdown.labels.some((l) => l.startsWith('docs/stock-levels.md:')), markdown.labels.join('; '));
+      assert.deepEqual(markdown.filters, { languages: ['markdown'] });
+
+      // A lang: token in the query wins over the control.
+      await api.searchView.search('lang:py reorder point');
+      const python = await shown('lang:py reorder point', (labels) => labels.every((l) => /^[^:]+\.py:/.test(l)));
+      assert.deepEqual(python.filters, { languages: ['python'] });
+    } finally {
+      await api.searchView.setFilters({ language: '', pathGlob: '' });
+      await vscode.workspace.fs.delete(vscode.Uri.joinPath(workspaceRoot(), 'docs'), { recursive: true });
+    }
+  });
+
+  it('a path glob in the Search view and path: in Search Workspace keep only matching paths', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const unfiltered = await api.search({ query: 'warehouse stock' });
+    assert.ok(unfiltered.hits.some((h) => !h.rel.startsWith('tests/')), 'without a filter, results outside tests/ come too');
+    try {
+      await api.searchView.setFilters({ language: '', pathGlob: 'tests/**' });
+      await api.searchView.search('warehouse stock');
+      const view = await eventually('the view to show tests/ only', () => {
+        const rendered = api.searchView.rendered();
+        return rendered?.query === 'warehouse stock' && rendered.filters.pathGlob === 'tests/**' && rendered.labels.length > 0 ? rendered : undefined;
+      }, 20_000);
+      assert.ok(view.labels.every((l) => l.startsWith('tests/')), view.labels.join('; '));
+    } finally {
+      await api.searchView.setFilters({ language: '', pathGlob: '' });
+    }
+
+    await vscode.commands.executeCommand('kestrel.searchWorkspace', 'path:tests/** warehouse stock');
+    try {
+      const pick = await eventually('the quick pick to list results', () => {
+        const shown = api.searchPick();
+        return shown?.value === 'path:tests/** warehouse stock' && shown.labels.length > 0 ? shown : undefined;
+      }, 15_000);
+      assert.ok(pick.labels.every((l) => l.startsWith('tests/')), pick.labels.join('; '));
+      assert.match(pick.title, /tests\/\*\*/, 'the title names the filter in force');
+    } finally {
+      await vscode.commands.executeCommand('workbench.action.closeQuickOpen');
+    }
   });
 
   it('Show Index Status lists what was skipped and why', async () => {
@@ -156,5 +229,91 @@ describe('Semantic search in a real VS Code', () => {
     assert.ok(folder?.lastRun && !folder.lastRun.cancelled);
     assert.ok(folder.lastRun.filesIndexed >= 5, `${folder.lastRun.filesIndexed} files indexed by the rebuild`);
     assert.ok((await api.search({ query: 'reorder point' })).hits.length > 0);
+  });
+  it('the workspace\'s first index run showed a progress notification, closed when the run ended', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const [first] = api.indexNotifications();
+    assert.ok(first, 'a notification was shown');
+    assert.equal(first.kind, 'index');
+    assert.equal(first.title, 'Kestrel: indexing the workspace');
+    assert.match(first.message, /^\d+\/\d+ files · \d+ chunks$/);
+    assert.equal(first.open, false);
+  });
+
+  it('saving a file re-indexes it without a notification', async () => {
+    const api = await activateKestrel();
+    await indexed(api);
+    const before = api.indexNotifications().length;
+    const uri = vscode.Uri.joinPath(workspaceRoot(), 'inventory', 'customs.py');
+    await vscode.workspace.fs.writeFile(uri, Buffer.from('def customs_declaration_for_export(parcel):\n    return {"value": parcel.value, "origin": parcel.origin}\n'));
+    try {
+      await eventually('the saved file in the index', async () => ((await api.search({ query: 'customs declaration export' })).hits[0]?.rel === 'inventory/customs.py' ? true : undefined), 10_000);
+      assert.equal(api.indexNotifications().length, before, JSON.stringify(api.indexNotifications().slice(before)));
+    } finally {
+      await vscode.workspace.fs.delete(uri);
+    }
+  });
+
+  it('Rebuild Index shows files done of total in a notification whose Cancel stops the rebuild', async function () {
+    this.timeout(300_000);
+    const api = await activateKestrel();
+    await indexed(api);
+    // Enough files that the rebuild is still running when Cancel is pressed.
+    // Written through VS Code, whose file events reach the index as a user's saves would.
+    const generated = vscode.Uri.joinPath(workspaceRoot(), 'generated');
+    const count = 300;
+    try {
+      for (let i = 0; i < count; i++) {
+        await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(generated, `shipment_${i}.py`), Buffer.from(shipmentModule(i)));
+      }
+      // The watcher indexes them one by one; the rebuild must not race with it.
+      let last = -1;
+      let steady = 0;
+      const writtenAt = Date.now();
+      const total = await eventually('the generated files in the index', async () => {
+        const files = (await api.indexStatus()).folders[0]?.files ?? 0;
+        steady = files === last ? steady + 1 : 0;
+        last = files;
+        return files >= count && steady >= 20 ? files : undefined;
+      }, 180_000);
+      console.log(`      (${total} files in the index ${Date.now() - writtenAt} ms after the writes)`);
+      await vscode.commands.executeCommand('notifications.clearAll');
+      const before = api.indexNotifications().length;
+      const started = Date.now();
+      const rebuilding = vscode.commands.executeCommand('kestrel.rebuildIndex');
+      const midway = await eventually('the notification to count files', () => {
+        const record = api.indexNotifications()[before];
+        const counted = record?.open ? /^(\d+)\/(\d+) files · \d+ chunks$/.exec(record.message) : null;
+        return counted && Number(counted[2]) >= count && Number(counted[1]) < Number(counted[2]) ? record : undefined;
+      }, 60_000);
+      console.log(`      (${midway.message} after ${Date.now() - started} ms: Cancel pressed)`);
+      assert.equal(midway.kind, 'rebuild');
+      assert.equal(midway.title, 'Kestrel: rebuilding the index');
+      // Cancel as the keyboard does it: Ctrl+Shift+A presses the newest notification's first button.
+      await vscode.commands.executeCommand('notification.acceptPrimaryAction');
+      await rebuilding;
+      console.log(`      (rebuild ended ${Date.now() - started} ms after it began)`);
+      const cancelled = api.indexNotifications()[before];
+      assert.ok(cancelled?.cancelled, 'the notification saw Cancel');
+      assert.equal(cancelled.open, false);
+      const stopped = (await api.indexStatus()).folders[0];
+      assert.ok(stopped?.lastRun?.cancelled, 'the rebuild stopped');
+      assert.ok(stopped.files < total, `${stopped.files} of ${total} files indexed when it stopped`);
+      assert.equal(api.indexProgress()?.indexing, false);
+    } finally {
+      await vscode.workspace.fs.delete(generated, { recursive: true });
+    }
+
+    // A rebuild left alone runs to the end, and its notification closes by itself.
+    const before = api.indexNotifications().length;
+    const wholeStarted = Date.now();
+    await vscode.commands.executeCommand('kestrel.rebuildIndex');
+    console.log(`      (full rebuild ${Date.now() - wholeStarted} ms)`);
+    const finished = api.indexNotifications()[before];
+    assert.ok(finished && finished.kind === 'rebuild' && !finished.open && !finished.cancelled, JSON.stringify(finished));
+    const whole = (await api.indexStatus()).folders[0];
+    assert.ok(whole?.lastRun && !whole.lastRun.cancelled && whole.lastRun.filesIndexed >= 5, JSON.stringify(whole?.lastRun));
+    assert.deepEqual((await api.search({ query: 'shipment weight kilograms', pathGlob: 'generated/**' })).hits, []);
   });
 });
