@@ -1,5 +1,6 @@
 // End to end: open the Kestrel view in the activity bar, type a query into the Search view and see
-// results from the workspace index, highlighted, as a user would. Screenshot:
+// results from the workspace index, highlighted, as a user would; then narrow them with the language
+// and path filters, reached from the search box with Tab. Screenshot (filters set):
 // test-results/e2e-search-panel.png.
 //
 // Run: node --test test/e2e/   (needs `bash test/host/setup.sh` and `node esbuild.mjs` first)
@@ -46,6 +47,21 @@ test('typing in the Search view lists matching code from the workspace', { timeo
     assert.equal(await hits.first().getAttribute('aria-selected'), 'true');
     await input.press('ArrowDown');
     assert.equal(await hits.nth(1).getAttribute('aria-selected'), 'true');
+
+    // The filters follow the search box in tab order: the language, then the path glob.
+    const language = frame.locator('#language');
+    await frame.locator('#language option[value="python"]').waitFor({ state: 'attached', timeout: 30_000 });
+    await input.press('Tab');
+    assert.equal(await frame.evaluate(() => document.activeElement?.id), 'language');
+    await language.selectOption('python');
+    await language.press('Tab');
+    assert.equal(await frame.evaluate(() => document.activeElement?.id), 'path');
+    await frame.locator('#path').pressSequentially('tests/**', { delay: 30 });
+    const summary = frame.locator('#summary');
+    await summary.filter({ hasText: 'python · tests/**' }).waitFor({ state: 'visible', timeout: 30_000 });
+    const locations = await frame.locator('.results .hit .location').allTextContents();
+    assert.ok(locations.length > 0, 'the filtered search still finds the tests');
+    assert.ok(locations.every((text) => text.startsWith('tests/') && text.includes('.py:')), locations.join('\n'));
   } finally {
     await workbench().screenshot(SCREENSHOT);
   }
