@@ -255,6 +255,44 @@ describe('Semantic search in a real VS Code', () => {
     }
   });
 
+  it('many files changed while the index was off get a notification when it catches up, unless kestrel.index.progressNotification is off', async function () {
+    this.timeout(180_000);
+    const api = await activateKestrel();
+    await indexed(api);
+    const config = vscode.workspace.getConfiguration('kestrel');
+    /** Writes `count` modules while indexing is off, turns it on, and waits for them in the index. */
+    const catchUp = async (folder: string, count: number) => {
+      await config.update('index.enable', false, vscode.ConfigurationTarget.Global);
+      await eventually('indexing to be off', async () => ((await api.search({ query: 'reorder point' })).notice ? true : undefined));
+      for (let i = 0; i < count; i++) {
+        await vscode.workspace.fs.writeFile(vscode.Uri.joinPath(workspaceRoot(), folder, `shipment_${i}.py`), Buffer.from(shipmentModule(i)));
+      }
+      const before = api.indexNotifications().length;
+      await config.update('index.enable', undefined, vscode.ConfigurationTarget.Global);
+      await eventually(`${folder} in the index`, async () => {
+        const status = await api.indexStatus();
+        const hits = (await api.search({ query: 'weigh label route parcels', pathGlob: `${folder}/**`, limit: 200 })).hits;
+        return !status.indexing && new Set(hits.map((h) => h.rel)).size >= Math.min(count, 20) ? true : undefined;
+      }, 120_000);
+      return api.indexNotifications().slice(before);
+    };
+    try {
+      const shown = await catchUp('catchup', 80);
+      assert.deepEqual(shown.map((r) => [r.kind, r.title, r.open]), [['index', 'Kestrel: indexing the workspace', false]]);
+      assert.match(shown[0]?.message ?? '', /^\d+\/80 files · \d+ chunks$/);
+
+      await config.update('index.progressNotification', false, vscode.ConfigurationTarget.Global);
+      const quiet = await catchUp('catchup-quiet', 80);
+      assert.deepEqual(quiet, [], 'no notification with the setting off');
+    } finally {
+      await config.update('index.progressNotification', undefined, vscode.ConfigurationTarget.Global);
+      await config.update('index.enable', undefined, vscode.ConfigurationTarget.Global);
+      for (const folder of ['catchup', 'catchup-quiet']) {
+        await vscode.workspace.fs.delete(vscode.Uri.joinPath(workspaceRoot(), folder), { recursive: true }).then(undefined, () => undefined);
+      }
+    }
+  });
+
   it('Rebuild Index shows files done of total in a notification whose Cancel stops the rebuild', async function () {
     this.timeout(300_000);
     const api = await activateKestrel();
