@@ -1,7 +1,8 @@
 // Builds every bundle Kestrel ships or tests:
 //   dist/extension.js   extension host (CJS, `vscode` external)
 //   dist/server.js      language-server worker (Node; onnxruntime-node stays external and ships beside it)
-//   dist/indexThread.js the worker's index thread (worker_threads entry; same externals as the worker)
+//   dist/indexThread.js, dist/builderThread.js
+//                       the worker's index and index-builder threads (worker_threads entries, like the worker)
 //   dist/cli.js         headless CLI over the same engine and index
 //   dist/webview/*.js   webview scripts (browser)
 //   out/test/**         unit, integration and benchmark suites
@@ -51,7 +52,7 @@ function filesUnder(dir, suffix) {
 const builds = [
   // The language client is its own bundle, loaded after activation (see Ctx.worker()).
   { ...nodeCommon, entryPoints: { extension: 'src/extension/main.ts', workerClient: 'src/extension/workerClient.ts' }, outdir: 'dist', format: 'cjs' },
-  { ...nodeCommon, ...importMetaShim, entryPoints: { server: 'src/server/main.ts', indexThread: 'src/index/indexThread.ts', cli: 'src/cli.ts' }, outdir: 'dist', format: 'cjs' },
+  { ...nodeCommon, ...importMetaShim, entryPoints: { server: 'src/server/main.ts', indexThread: 'src/index/indexThread.ts', builderThread: 'src/index/builderThread.ts', cli: 'src/cli.ts' }, outdir: 'dist', format: 'cjs' },
   {
     bundle: true, platform: 'browser', target: 'es2022', format: 'iife', sourcemap: !production, minify: production,
     logLevel, entryPoints: { search: 'src/webview/search.ts', stats: 'src/webview/stats.ts' }, outdir: 'dist/webview',

@@ -7,6 +7,7 @@
  */
 import type { Node, Parser } from 'web-tree-sitter';
 import { BETWEEN_DOC_AND_DEFINITION, COMMENT_TYPES, rulesFor, type Definition, type LanguageRules } from './chunkRules';
+import type { Embedder } from './embedder';
 import type { GrammarLoader } from './grammars';
 import { isSyntaxLanguage, type SyntaxLanguage } from './languages';
 
@@ -274,4 +275,16 @@ function trimBlankLines(lines: string[], span: Span): Span | undefined {
   while (startLine < endLine && (lines[startLine] ?? '').trim() === '') startLine++;
   while (endLine > startLine && (lines[endLine - 1] ?? '').trim() === '') endLine--;
   return startLine < endLine ? { startLine, endLine } : undefined;
+}
+
+/** Budget for chunks when no model counts tokens: about 4 characters a token. */
+const ESTIMATED_MAX_TOKENS = 256;
+const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
+
+/** The chunker whose chunks fit the embedder's token budget (an estimate of it without one). */
+export function chunkerFor(embedder: Pick<Embedder, 'countTokens' | 'maxCodeTokens'> | null, grammars: GrammarLoader): Chunker {
+  return new Chunker(grammars, {
+    countTokens: embedder ? (text) => embedder.countTokens(text) : estimateTokens,
+    maxTokens: embedder?.maxCodeTokens ?? ESTIMATED_MAX_TOKENS,
+  });
 }

@@ -1,15 +1,20 @@
 /**
- * Everything the worker's index does, behind one message-shaped interface: the embedder, and one
- * WorkspaceIndex per workspace folder (by key). The index thread (indexThread.ts) runs one host and
- * forwards calls to it; nothing here knows which thread it is in, so tests can run it in-process.
- * The host is the only owner of its databases: node-sqlite3-wasm connections in two threads on one
- * file are not safe, so search goes through the host too.
+ * Everything the worker's index does, behind one message-shaped interface: one WorkspaceIndex per
+ * workspace folder (by key), with the embedding model for queries. The index thread (indexThread.ts)
+ * runs one host; nothing here knows which thread it is in. The host owns the databases alone
+ * (node-sqlite3-wasm connections in two threads on one file are not safe), so search comes here too.
+ *
+ * Chunking and embedding code, the CPU-heavy part of indexing, go to the builder thread, which runs
+ * at the lowest priority; this thread keeps its normal priority, so a search is answered as fast as
+ * before even while indexing runs on a busy machine. It therefore loads the model twice: once here
+ * for queries, once in the builder for code.
  */
 import { errorMessage } from '../engine/errors';
 import { inspectModelDir } from '../engine/registry/registry';
-import { GrammarLoader } from './grammars';
+import { describeEmbedder } from './builder';
 import { OnnxEmbedder } from './onnxEmbedder';
-import type { EmbedderInfo, HostArgs, HostEvent, HostMethod, HostMethods, HostResult } from './threadProtocol';
+import type { BuilderMethods, EmbedderLoad, HostArgs, HostEvent, HostMethod, HostMethods, HostResult, LogEvent } from './threadProtocol';
+import { ThreadClient } from './threadRpc';
 import { WorkspaceIndex } from './workspaceIndex';
 
 export interface IndexHostOptions {
@@ -17,41 +22,42 @@ export interface IndexHostOptions {
   yieldToOthers: () => Promise<void>;
   /** Chunks per embedding call. */
   embedBatch: number;
+  /** The builder thread's bundle. */
+  builderFile: string;
+  /** Run the builder thread at the lowest CPU priority (Linux). */
+  lowerPriority: boolean;
   emit: (event: HostEvent) => void;
+  /** The builder thread stopped by itself: the host cannot index any more. */
+  onBuilderExit: (reason: string) => void;
 }
 
 type Handlers = { [M in HostMethod]: (args: HostArgs<M>, signal: AbortSignal) => Promise<HostResult<M>> };
+type Builder = ThreadClient<BuilderMethods, LogEvent>;
 
 export class IndexHost {
+  /** Embeds queries (and the code of "Find Similar Code"), here at normal priority. */
   private embedder: OnnxEmbedder | null = null;
   private embedderDir: string | undefined;
-  private readonly grammars = new GrammarLoader();
+  private builder: Promise<Builder> | undefined;
   private readonly indexes = new Map<string, WorkspaceIndex>();
   private readonly handlers: Handlers;
 
   constructor(private readonly options: IndexHostOptions) {
     this.handlers = {
-      loadEmbedder: async ({ dir, device }) => {
-        if (this.embedder && this.embedderDir === dir) return { loaded: this.describeEmbedder(this.embedder) };
-        try {
-          // One CPU thread: indexing stays in the background, completions keep the other cores.
-          const embedder = await OnnxEmbedder.load(inspectModelDir(dir), device, { threads: 1 });
-          await this.embedder?.dispose();
-          this.embedder = embedder;
-          this.embedderDir = dir;
-          return { loaded: this.describeEmbedder(embedder) };
-        } catch (error) {
-          return { failed: errorMessage(error) };
-        }
-      },
+      loadEmbedder: ({ dir, device }) => this.loadEmbedder(dir, device),
       open: async ({ key, storageFolder, walk }) => {
         this.indexes.get(key)?.close();
         this.indexes.delete(key);
+        const builder = await this.startBuilder();
+        const embedder = this.embedder;
         const index = await WorkspaceIndex.open({
           storageFolder,
           walk,
-          embedder: this.embedder,
-          grammars: this.grammars,
+          embedder,
+          indexing: {
+            chunker: { chunk: (text, language) => builder.call('chunk', { text, language }) },
+            embedder: embedder ? { dimension: embedder.dimension, embed: (texts) => builder.call('embed', { texts }) } : null,
+          },
           yieldToOthers: this.options.yieldToOthers,
           embedBatch: this.options.embedBatch,
           onProgress: (progress) => this.options.emit({ type: 'progress', key, progress }),
@@ -85,6 +91,9 @@ export class IndexHost {
         await this.embedder?.dispose();
         this.embedder = null;
         this.embedderDir = undefined;
+        const builder = this.builder;
+        this.builder = undefined;
+        await (await builder?.catch(() => undefined))?.terminate();
         return null;
       },
     };
@@ -97,13 +106,45 @@ export class IndexHost {
     return await handler(args, signal);
   }
 
+  /** Loads the model here (queries) and in the builder (code); both or neither. */
+  private async loadEmbedder(dir: string, device: HostArgs<'loadEmbedder'>['device']): Promise<EmbedderLoad> {
+    if (this.embedder && this.embedderDir === dir) return { loaded: describeEmbedder(this.embedder) };
+    let embedder: OnnxEmbedder;
+    try {
+      // One CPU thread: a query is a single short text.
+      embedder = await OnnxEmbedder.load(inspectModelDir(dir), device, { threads: 1 });
+    } catch (error) {
+      return { failed: errorMessage(error) };
+    }
+    const built = await (await this.startBuilder()).call('load', { dir, device });
+    const problem = !built ? 'the builder thread loaded no model'
+      : 'failed' in built ? built.failed
+        : built.loaded.id !== embedder.id ? `the builder thread loaded ${built.loaded.id}, this thread ${embedder.id}` : undefined;
+    if (problem) {
+      await embedder.dispose();
+      return { failed: problem };
+    }
+    await this.embedder?.dispose();
+    this.embedder = embedder;
+    this.embedderDir = dir;
+    return { loaded: describeEmbedder(embedder) };
+  }
+
+  private startBuilder(): Promise<Builder> {
+    this.builder ??= ThreadClient.start<BuilderMethods, LogEvent>({
+      file: this.options.builderFile,
+      data: { lowerPriority: this.options.lowerPriority },
+      label: 'the index builder thread',
+      onEvent: (event) => this.options.emit(event),
+      onOutput: (level, message) => this.options.emit({ type: 'log', level, message }),
+      onExit: (reason) => this.options.onBuilderExit(reason),
+    });
+    return this.builder;
+  }
+
   private index(key: string): WorkspaceIndex {
     const index = this.indexes.get(key);
     if (!index) throw new Error(`no index is open for ${key}`);
     return index;
-  }
-
-  private describeEmbedder(embedder: OnnxEmbedder): EmbedderInfo {
-    return { id: embedder.id, modelId: embedder.entry.manifest.id, variant: embedder.variant.name, provider: embedder.provider, providerSummary: embedder.providerSummary };
   }
 }

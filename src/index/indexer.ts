@@ -15,11 +15,15 @@ import type { ChunkRecord, FileRecord, IndexStore, OpenOptions } from './store';
 import { quantize } from './vectors';
 import { checkFile, isSkipped, walkWorkspace, type SkippedPath, type WalkOptions, type WalkedFile } from './walker';
 
+/** What the indexer needs of a chunker and of an embedder: the worker's live in the builder thread. */
+export type ChunkSource = Pick<Chunker, 'chunk'>;
+export type CodeEmbedder = Pick<Embedder, 'dimension' | 'embed'>;
+
 export interface IndexerOptions {
   store: IndexStore;
-  chunker: Chunker;
+  chunker: ChunkSource;
   /** null: BM25 only (no model available). */
-  embedder: Embedder | null;
+  embedder: CodeEmbedder | null;
   walk: Omit<WalkOptions, 'signal'>;
   /** Files read and committed per batch (default 16). */
   batchFiles?: number;

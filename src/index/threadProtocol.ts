@@ -1,22 +1,30 @@
 /**
- * The messages between the worker's main thread and the index thread (indexThread.ts): calls of an
- * IndexHost method with their results, cancellation of a call, and events the host raises
- * (progress, a database rebuilt, a log line). Everything here must survive structured cloning.
+ * What the worker's main thread, the index thread (indexThread.ts) and the builder thread
+ * (builderThread.ts) say to each other, as method tables for threadRpc.ts: the calls each thread
+ * answers with their results, and the events it raises. Everything here must survive structured cloning.
  */
 import type { DeviceSetting } from '../devices';
+import type { Chunk } from './chunker';
 import type { FileUpdate, IndexProgress, IndexRunSummary } from './indexer';
 import type { SearchHit, SearchOptions } from './search';
 import type { SkippedPath, WalkOptions } from './walker';
 import type { IndexStatus } from './workspaceIndex';
 
-/** What the thread is started with (worker_threads' workerData). */
+/** What the index thread is started with (worker_threads' workerData). */
 export interface IndexThreadData {
   /** PriorityGate.shared of the main thread: indexing pauses while it counts foreground work. */
   gate: SharedArrayBuffer;
-  /** Lower the thread's CPU priority (Linux only; see indexThread.ts). */
-  lowerPriority: boolean;
   /** Chunks per embedding call. */
   embedBatch: number;
+  /** The builder thread's bundle. */
+  builderFile: string;
+  /** Run the builder thread at the lowest CPU priority (Linux only; see builderThread.ts). */
+  lowerPriority: boolean;
+}
+
+/** What the builder thread is started with. */
+export interface BuilderThreadData {
+  lowerPriority: boolean;
 }
 
 /** The embedder as loaded inside the thread, for the status and the log. */
@@ -55,38 +63,19 @@ export type HostMethod = keyof HostMethods;
 export type HostArgs<M extends HostMethod> = HostMethods[M]['args'];
 export type HostResult<M extends HostMethod> = HostMethods[M]['result'];
 
-export interface CallMessage<M extends HostMethod = HostMethod> {
-  type: 'call';
-  id: number;
-  method: M;
-  args: HostArgs<M>;
+/** The builder thread's calls: the CPU-heavy part of indexing, chunking and embedding code. */
+export interface BuilderMethods {
+  /** Loads the embedding model (null: none, chunks sized by an estimate); null when none was asked for. */
+  load: { args: { dir: string | null; device: DeviceSetting }; result: EmbedderLoad | null };
+  chunk: { args: { text: string; language: string }; result: Chunk[] };
+  /** Code texts (the index's chunks) to vectors, in order. */
+  embed: { args: { texts: string[] }; result: Float32Array[] };
 }
 
-export interface CancelMessage {
-  type: 'cancel';
-  id: number;
-}
+export type LogEvent = { type: 'log'; level: 'info' | 'warn'; message: string };
 
-export type ToThread = CallMessage | CancelMessage;
-
-export interface ResultMessage {
-  type: 'result';
-  id: number;
-  value: unknown;
-}
-
-export interface ErrorMessage {
-  type: 'error';
-  id: number;
-  /** Error.name: 'AbortError' for a cancelled call. */
-  name: string;
-  message: string;
-}
-
-/** Raised by the host, not answering a call. */
+/** Raised by the index thread, not answering a call. */
 export type HostEvent =
   | { type: 'progress'; key: string; progress: IndexProgress }
   | { type: 'rebuilt'; key: string; reason: string }
-  | { type: 'log'; level: 'info' | 'warn'; message: string };
-
-export type FromThread = ResultMessage | ErrorMessage | HostEvent;
+  | LogEvent;

@@ -1,116 +1,68 @@
 /**
- * The main thread's handle on the index thread (indexThread.ts): starts it, sends IndexHost calls
- * and matches their answers, forwards cancellation, and turns a thread that died into a clear error
- * for every call in flight and every call after it (never a request that waits for ever).
- * `RemoteIndex` gives one workspace folder's index the WorkspaceIndex interface, asynchronous.
+ * The main thread's handle on the index thread (indexThread.ts), over threadRpc.ts: `IndexThread`
+ * starts it and sends IndexHost calls; `RemoteIndex` gives one workspace folder's index the
+ * WorkspaceIndex interface, asynchronous. A thread that died makes every call fail with a
+ * ThreadStoppedError that says why.
  */
-import { access } from 'node:fs/promises';
-import { resolve as absolutePath } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import { dirname, join } from 'node:path';
 import type { FileUpdate, IndexRunSummary } from './indexer';
 import type { SearchHit, SearchOptions } from './search';
-import type {
-  FromThread, HostArgs, HostEvent, HostMethod, HostResult, IndexThreadData, ToThread,
-} from './threadProtocol';
+import type { HostArgs, HostEvent, HostMethod, HostMethods, HostResult, IndexThreadData } from './threadProtocol';
+import { ThreadClient } from './threadRpc';
 import type { SkippedPath } from './walker';
 import type { IndexStatus } from './workspaceIndex';
 
-/** A call that failed because the thread is not running (it crashed, could not start, or was stopped). */
-export class IndexThreadError extends Error {
-  override readonly name = 'IndexThreadError';
-}
-
-/** An error the host threw inside the thread, with its original name (AbortError, ...). */
-export class RemoteError extends Error {
-  constructor(override readonly name: string, message: string) {
-    super(message);
-  }
-}
+export { RemoteError, ThreadStoppedError } from './threadRpc';
 
 export interface IndexThreadOptions {
   /** The thread's bundle: dist/indexThread.js beside dist/server.js. */
   file: string;
+  /** The builder thread's bundle (default: builderThread.js beside `file`). */
+  builderFile?: string;
   /** PriorityGate.shared: the thread pauses while it counts foreground work. */
   gate: SharedArrayBuffer;
-  /** Lower the thread's CPU priority where that touches the thread alone (Linux; default true). */
+  /** Run the builder thread at the lowest CPU priority where that touches it alone (Linux; default true). */
   lowerPriority?: boolean;
-  /** Chunks per embedding call (default 4: a completion waits for at most one small call). */
+  /**
+   * Chunks per embedding call. Default 1: on one CPU thread larger calls embed no faster (sorted by
+   * length, 4 a call made 122-131 chunks/s on Django, 1 a call 128-131), and the builder's call in
+   * flight when a completion arrives is then a few milliseconds.
+   */
   embedBatch?: number;
   onEvent?: (event: HostEvent) => void;
   /** Told once when the thread stops without `terminate()` (after the calls in flight failed): why. */
   onExit?: (reason: string) => void;
 }
 
-interface Pending {
-  resolve: (value: unknown) => void;
-  reject: (error: Error) => void;
-}
-
+/** The main thread's handle on the index thread. */
 export class IndexThread {
-  private readonly worker: Worker;
-  private readonly pending = new Map<number, Pending>();
-  private nextId = 1;
-  private stopped: string | undefined;
-  private lastError: string | undefined;
-  private readonly exited: Promise<void>;
-
-  private constructor(private readonly options: IndexThreadOptions) {
-    const data: IndexThreadData = { gate: options.gate, lowerPriority: options.lowerPriority ?? true, embedBatch: options.embedBatch ?? 4 };
-    // stdout too is captured: over --stdio the worker's own stdout is the LSP channel.
-    this.worker = new Worker(absolutePath(options.file), { workerData: data, stdout: true, stderr: true });
-    for (const [stream, level] of [[this.worker.stdout, 'info'], [this.worker.stderr, 'warn']] as const) {
-      stream.setEncoding('utf8');
-      stream.on('data', (text: string) => {
-        for (const line of text.split('\n')) if (line.trim()) options.onEvent?.({ type: 'log', level, message: line });
-      });
-    }
-    this.worker.on('message', (message: FromThread) => this.receive(message));
-    this.worker.on('error', (error) => { this.lastError = error.message; });
-    this.worker.on('messageerror', (error) => options.onEvent?.({ type: 'log', level: 'warn', message: `unreadable message from the index thread: ${error.message}` }));
-    this.exited = new Promise((resolve) => this.worker.once('exit', (code) => {
-      const expected = this.stopped !== undefined;
-      this.stop(this.lastError ? `it failed: ${this.lastError}` : `it exited with code ${code}`);
-      // After the calls in flight have seen their errors, so the listener has the last word.
-      if (!expected) setImmediate(() => options.onExit?.(this.stopped as string));
-      resolve();
-    }));
-  }
+  private constructor(private readonly client: ThreadClient<HostMethods, HostEvent>) {}
 
   /** Starts the thread; rejects with a clear message when its bundle is missing. */
   static async start(options: IndexThreadOptions): Promise<IndexThread> {
-    // Also creates libuv's thread pool from this thread, before the index thread could: threads
-    // inherit the nice value of the thread that creates them, and this pool serves the whole process.
-    try {
-      await access(options.file);
-    } catch {
-      throw new Error(`the index thread's bundle ${options.file} is missing (run the build)`);
-    }
-    return new IndexThread(options);
+    const data: IndexThreadData = {
+      gate: options.gate,
+      embedBatch: options.embedBatch ?? 1,
+      builderFile: options.builderFile ?? join(dirname(options.file), 'builderThread.js'),
+      lowerPriority: options.lowerPriority ?? true,
+    };
+    const client = await ThreadClient.start<HostMethods, HostEvent>({
+      file: options.file,
+      data,
+      label: 'the index thread',
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      onOutput: (level, message) => options.onEvent?.({ type: 'log', level, message }),
+      ...(options.onExit ? { onExit: options.onExit } : {}),
+    });
+    return new IndexThread(client);
   }
 
   get running(): boolean {
-    return this.stopped === undefined;
-  }
-
-  /** Why the thread stopped, or undefined while it runs. */
-  get stopReason(): string | undefined {
-    return this.stopped;
+    return this.client.running;
   }
 
   call<M extends HostMethod>(method: M, args: HostArgs<M>, signal?: AbortSignal): Promise<HostResult<M>> {
-    if (this.stopped !== undefined) return Promise.reject(new IndexThreadError(`the index thread is not running: ${this.stopped}`));
-    const id = this.nextId++;
-    return new Promise<HostResult<M>>((resolve, reject) => {
-      const onAbort = (): void => this.post({ type: 'cancel', id });
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const settle = (): void => signal?.removeEventListener('abort', onAbort);
-      this.pending.set(id, {
-        resolve: (value) => { settle(); resolve(value as HostResult<M>); },
-        reject: (error) => { settle(); reject(error); },
-      });
-      this.post({ type: 'call', id, method, args });
-      if (signal?.aborted) onAbort();
-    });
+    return this.client.call(method, args, signal);
   }
 
   /** Opens (or creates, or rebuilds when damaged) one folder's index in the thread. */
@@ -119,35 +71,9 @@ export class IndexThread {
     return new RemoteIndex(this, key);
   }
 
-  /** Stops the thread at once (calls in flight reject); resolves when it has exited. */
-  async terminate(): Promise<void> {
-    if (this.stopped === undefined) this.stop('it was stopped');
-    await this.worker.terminate();
-    await this.exited;
-  }
-
-  private post(message: ToThread): void {
-    if (this.stopped !== undefined) return;
-    this.worker.postMessage(message);
-  }
-
-  private receive(message: FromThread): void {
-    if (message.type === 'result' || message.type === 'error') {
-      const pending = this.pending.get(message.id);
-      if (!pending) return;
-      this.pending.delete(message.id);
-      if (message.type === 'result') pending.resolve(message.value);
-      else pending.reject(new RemoteError(message.name, message.message));
-      return;
-    }
-    this.options.onEvent?.(message);
-  }
-
-  private stop(reason: string): void {
-    this.stopped ??= reason;
-    const pending = [...this.pending.values()];
-    this.pending.clear();
-    for (const call of pending) call.reject(new IndexThreadError(`the index thread stopped: ${this.stopped}`));
+  /** Stops the thread (and with it the builder thread) at once; calls in flight reject. */
+  terminate(): Promise<void> {
+    return this.client.terminate();
   }
 }
 

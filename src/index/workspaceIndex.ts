@@ -3,10 +3,10 @@
  * builds the chunker for its token budget, and exposes indexing, single-file updates, search and
  * a status summary ("Show Index Status"). Everything under it is plain library code.
  */
-import { Chunker } from './chunker';
+import { chunkerFor, type Chunker } from './chunker';
 import type { Embedder } from './embedder';
 import { GrammarLoader } from './grammars';
-import { Indexer, storeOptionsFor, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
+import { Indexer, storeOptionsFor, type ChunkSource, type CodeEmbedder, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
 import { IndexSearch, type SearchHit, type SearchOptions } from './search';
 import { IndexStore, isCorruptionError, type StoreStats } from './store';
 import type { SkippedPath, WalkOptions } from './walker';
@@ -16,8 +16,13 @@ export interface WorkspaceIndexOptions {
   storageFolder: string;
   /** What to walk and what to leave out (roots, exclude globs, size limit, secrets). */
   walk: Omit<WalkOptions, 'signal'>;
-  /** null: BM25 only, until an embedding model is available. */
+  /** null: BM25 only, until an embedding model is available. Embeds queries, and code unless `indexing` says otherwise. */
   embedder: Embedder | null;
+  /**
+   * Where indexing chunks and embeds (the worker's builder thread, at a lower priority than search);
+   * by default a chunker of this index and `embedder`. Its embedder must be the same model as `embedder`.
+   */
+  indexing?: { chunker: ChunkSource; embedder: CodeEmbedder | null };
   /** Share one loader per process (the grammars are large). */
   grammars?: GrammarLoader;
   /** Awaited between steps of indexing (see Indexer): the index thread waits for foreground work there. */
@@ -42,14 +47,12 @@ export interface IndexStatus {
   rebuiltBecause: string | undefined;
 }
 
-/** Budget for chunks when no model counts tokens: about 4 characters a token. */
-const ESTIMATED_MAX_TOKENS = 256;
-const estimateTokens = (text: string): number => Math.ceil(text.length / 4);
 const EMPTY_RUN: IndexRunSummary = { filesSeen: 0, filesIndexed: 0, filesUnchanged: 0, filesRemoved: 0, chunksWritten: 0, skipped: 0, durationMs: 0, cancelled: true };
 
 export class WorkspaceIndex {
   private currentStore!: IndexStore;
-  private readonly chunker: Chunker;
+  /** Undefined when indexing chunks elsewhere (options.indexing). */
+  private readonly chunker: Chunker | undefined;
   private indexer!: Indexer;
   private searcher!: IndexSearch;
   /** Why the database was found damaged while in use (it was then rebuilt empty). */
@@ -59,11 +62,7 @@ export class WorkspaceIndex {
   private inFlight: Promise<IndexRunSummary> | undefined;
 
   private constructor(private readonly options: WorkspaceIndexOptions, store: IndexStore) {
-    const { embedder } = options;
-    this.chunker = new Chunker(options.grammars ?? new GrammarLoader(), {
-      countTokens: embedder ? (text) => embedder.countTokens(text) : estimateTokens,
-      maxTokens: embedder?.maxCodeTokens ?? ESTIMATED_MAX_TOKENS,
-    });
+    this.chunker = options.indexing ? undefined : chunkerFor(options.embedder, options.grammars ?? new GrammarLoader());
     this.attach(store);
   }
 
@@ -76,8 +75,8 @@ export class WorkspaceIndex {
     this.currentStore = store;
     this.indexer = new Indexer({
       store,
-      chunker: this.chunker,
-      embedder: options.embedder,
+      chunker: options.indexing?.chunker ?? (this.chunker as Chunker),
+      embedder: options.indexing ? options.indexing.embedder : options.embedder,
       walk: options.walk,
       ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
       ...(options.embedBatch ? { embedBatch: options.embedBatch } : {}),
@@ -180,7 +179,7 @@ export class WorkspaceIndex {
 
   /** Closes the database; cancel a run (its AbortSignal) and await it first. */
   close(): void {
-    this.chunker.dispose();
+    this.chunker?.dispose();
     this.store.close();
   }
 }

@@ -7,7 +7,7 @@ import type { IndexProgress, IndexRunSummary } from '../index/indexer';
 import type { PriorityGate } from '../index/priorityGate';
 import type { SearchHit, SearchOptions } from '../index/search';
 import type { EmbedderInfo, HostEvent } from '../index/threadProtocol';
-import { IndexThread, IndexThreadError, type RemoteIndex } from '../index/threadProxy';
+import { IndexThread, ThreadStoppedError, type RemoteIndex } from '../index/threadProxy';
 import {
   CancelIndexRequest,
   FilesChangedNotification,
@@ -102,12 +102,13 @@ function isInside(folder: string, path: string): boolean {
 
 /**
  * The workspace index: one index per workspace folder, its database in the extension's workspace
- * storage. All index work (walking, chunking, embedding, writes, search) runs in the index thread
- * (src/index/indexThread.ts), which pauses for completions through the PriorityGate's shared counter
- * and, on Linux, runs at the lowest CPU priority; a completion never waits behind an embedding batch
- * or a database write on this thread. This class keeps the LSP side: requests, progress to the
- * client, cancellation, and the thread's life: a thread that stops is reported, started again a few
- * times, then left in an error state that the status shows and Rebuild Index clears.
+ * storage. All index work runs off this thread: the index thread (src/index/indexThread.ts) walks,
+ * writes and searches, and its builder thread chunks and embeds at the lowest CPU priority (Linux);
+ * indexing pauses for completions through the PriorityGate's shared counter, so a completion never
+ * waits behind an embedding batch or a database write here. This class keeps the LSP side:
+ * requests, progress to the client, cancellation, and the thread's life: a thread that stops is
+ * reported, started again a few times, then left in an error state that the status shows and
+ * Rebuild Index clears.
  */
 export class IndexFeature implements Feature {
   private connection: Connection | null = null;
@@ -233,7 +234,7 @@ export class IndexFeature implements Feature {
     } catch (error) {
       entry.error = errorMessage(error);
       // A thread that stopped is reported once, by onThreadExit.
-      if (!(error instanceof IndexThreadError)) this.log.error(`index: could not open the index of ${entry.folder}: ${entry.error}`);
+      if (!(error instanceof ThreadStoppedError)) this.log.error(`index: could not open the index of ${entry.folder}: ${entry.error}`);
     }
   }
 
@@ -291,7 +292,7 @@ export class IndexFeature implements Feature {
         (summary) => this.log.info(`index: ${entry.folder}: ${summary.filesIndexed} indexed, ${summary.filesUnchanged} unchanged, ${summary.filesRemoved} removed, ${summary.skipped} skipped, ${summary.chunksWritten} chunks in ${Date.now() - started} ms${summary.cancelled ? ' (cancelled)' : ''}`),
         (error: unknown) => {
           // A stopped thread is reported once, by onThreadExit.
-          if (!(error instanceof IndexThreadError)) this.log.error(`index: ${entry.folder}: ${errorMessage(error)}`);
+          if (!(error instanceof ThreadStoppedError)) this.log.error(`index: ${entry.folder}: ${errorMessage(error)}`);
         },
       ).finally(() => {
         entry.running = undefined;
@@ -350,7 +351,7 @@ export class IndexFeature implements Feature {
     const failures: string[] = [];
     for (const result of settled) {
       if (result.status === 'fulfilled') lists.push(result.value);
-      else if (result.reason instanceof IndexThreadError) failures.push(result.reason.message);
+      else if (result.reason instanceof ThreadStoppedError) failures.push(result.reason.message);
       else throw result.reason;
     }
     const hits = lists.flat().sort((a, b) => b.score - a.score).slice(0, options.limit).map(toHitInfo);
@@ -460,7 +461,7 @@ export class IndexFeature implements Feature {
       try {
         await entry.index?.close();
       } catch (error) {
-        if (!(error instanceof IndexThreadError)) this.log.warn(`index: closing ${entry.folder}: ${errorMessage(error)}`);
+        if (!(error instanceof ThreadStoppedError)) this.log.warn(`index: closing ${entry.folder}: ${errorMessage(error)}`);
       }
     }
     this.folders = [];

@@ -27,16 +27,34 @@ connection.onNotification('kestrel/indexProgress', (params) => { progress = para
 connection.onNotification('window/logMessage', () => {});
 connection.listen();
 
-/** Line ends of a real file to complete at; the first line names the phase so no answer is cached across phases. */
+/** Line ends of a real file to complete at (indices into `lines`). */
 const lines = readFileSync(SOURCE, 'utf8').split('\n');
-const positions = lines.map((line, i) => ({ line: i + 1, character: line.length })).filter((p, i) => lines[i].trim().length > 8).filter((_, i) => i % 3 === 0);
+const targets = lines.map((line, i) => i).filter((i) => lines[i].trim().length > 8).filter((_, k) => k % 3 === 0).slice(0, REQUESTS);
+
+/**
+ * The file with a comment naming the phase before every MARK_EVERY-th line, so that every prompt
+ * and every completion-cache key (the 2 kB before the cursor) differs between phases and nothing
+ * is answered from an earlier phase, while each phase completes the same code. Names have one length.
+ */
+const MARK_EVERY = 16;
+function marked(name) {
+  const out = [];
+  const lineOf = [];
+  lines.forEach((line, i) => {
+    if (i % MARK_EVERY === 0) out.push(`# ${name}`);
+    lineOf.push(out.length);
+    out.push(line);
+  });
+  return { text: out.join('\n'), lineOf };
+}
 
 async function phase(name) {
   const uri = `file:///bench/${name}.py`;
-  const text = `# ${name}\n${lines.join('\n')}`;
+  const { text, lineOf } = marked(name);
   await connection.sendNotification('textDocument/didOpen', { textDocument: { uri, languageId: 'python', version: 1, text } });
   const times = [];
-  for (const position of positions.slice(0, REQUESTS)) {
+  for (const i of targets) {
+    const position = { line: lineOf[i], character: lines[i].length };
     const t = performance.now();
     await connection.sendRequest('textDocument/inlineCompletion', { textDocument: { uri }, position, context: { triggerKind: 1 } });
     times.push(performance.now() - t);
@@ -67,17 +85,18 @@ try {
   await connection.sendRequest('initialize', { processId: process.pid, rootUri: null, capabilities: {}, initializationOptions: { ...base, indexEnable: false } });
   await connection.sendNotification('initialized', {});
   const model = await modelReady;
-  await phase('warm-up'); // first requests pay one-off costs (syntax trees, caches); measure neither phase with them
+  await phase('warm'); // first requests pay one-off costs (syntax trees, caches); measure neither phase with them
   const idle = await phase('idle');
   await connection.sendNotification('kestrel/settings', { ...base, indexEnable: true });
   const started = Date.now();
-  // Measure once chunks are being embedded and written, not while the tree is only walked.
-  while (!(progress.indexing && progress.progress.chunksDone > 0) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 50));
+  // Measure once chunks are being embedded and written, not while the tree is only walked: from the
+  // end of the first batch of files, so the chunks counted were embedded during the phase.
+  while (!(progress.indexing && progress.progress.filesDone > 0) && Date.now() - started < 120_000) await new Promise((r) => setTimeout(r, 50));
   if (!progress.indexing) throw new Error('indexing did not start (or ended before chunks were counted)');
   const firstChunksMs = Date.now() - started;
   const chunksAtStart = progress.progress.chunksDone;
   const phaseStarted = performance.now();
-  const loaded = await phase('indexing');
+  const loaded = await phase('busy');
   const phaseSeconds = (performance.now() - phaseStarted) / 1000;
   const stillIndexing = progress.indexing;
   const threads = threadNiceness(child.pid);
@@ -86,7 +105,8 @@ try {
   console.log(`  ${row('idle worker', idle)}`);
   console.log(`  ${row('while indexing', loaded)}   (${progress.progress.chunksDone - chunksAtStart} chunks indexed in the phase's ${phaseSeconds.toFixed(1)} s${stillIndexing ? ', indexing still running' : ', indexing finished during the phase'})`);
   console.log(`  ratio p50 ${(percentile(loaded, 50) / percentile(idle, 50)).toFixed(2)}x, p95 ${(percentile(loaded, 95) / percentile(idle, 95)).toFixed(2)}x   (budget 1.2x)`);
-  console.log(`  first chunks stored ${(firstChunksMs / 1000).toFixed(1)} s after indexing was turned on; worker threads: ${threads}; load average ${loadAtStart} at the start, ${load()} at the end`);
+  if (process.env.KESTREL_BENCH_VERBOSE) console.log(`  idle ms: ${idle.map((t) => t.toFixed(0)).join(' ')}\n  indexing ms: ${loaded.map((t) => t.toFixed(0)).join(' ')}`);
+  console.log(`  first batch of files stored ${(firstChunksMs / 1000).toFixed(1)} s after indexing was turned on; worker threads: ${threads}; load average ${loadAtStart} at the start, ${load()} at the end`);
 } finally {
   child.kill();
   connection.dispose();

@@ -11,7 +11,7 @@ import { inspectModelDir } from '../../src/engine/registry/registry';
 import type { IndexProgress } from '../../src/index/indexer';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';
 import { ForegroundWatch, PriorityGate } from '../../src/index/priorityGate';
-import { IndexThread, IndexThreadError, RemoteIndex } from '../../src/index/threadProxy';
+import { IndexThread, ThreadStoppedError, RemoteIndex } from '../../src/index/threadProxy';
 import { WorkspaceIndex } from '../../src/index/workspaceIndex';
 import { IndexFeature } from '../../src/server/indexFeature';
 import type { Logger } from '../../src/server/logger';
@@ -134,8 +134,8 @@ test('a thread that dies is reported once; calls in flight and after it fail wit
   const thread = await IndexThread.start({ file: crashingThreadFile(), gate: new PriorityGate().shared, onExit: (reason) => exits.push(reason) });
   const index = new RemoteIndex(thread, 'ws');
   const inFlight = index.search('anything');
-  await assert.rejects(index.status(), (error: unknown) => error instanceof IndexThreadError && /index thread stopped: it failed: .*simulated crash/.test(error.message));
-  await assert.rejects(inFlight, IndexThreadError);
+  await assert.rejects(index.status(), (error: unknown) => error instanceof ThreadStoppedError && /index thread stopped: it failed: .*simulated crash/.test(error.message));
+  await assert.rejects(inFlight, ThreadStoppedError);
   await until('the exit to be reported', () => exits.length > 0);
   assert.equal(exits.length, 1);
   assert.match(exits[0] as string, /simulated crash/);
@@ -154,7 +154,7 @@ test('terminate() stops a working thread: its calls reject, and it is not report
   try {
     const index = await thread.open('ws', { storageFolder, walk: { roots: [workspace] } });
     const leave = gate.enter(); // keeps the run in flight
-    const run = assert.rejects(index.update(), (error: unknown) => error instanceof IndexThreadError && /stopped: it was stopped/.test(error.message));
+    const run = assert.rejects(index.update(), (error: unknown) => error instanceof ThreadStoppedError && /stopped: it was stopped/.test(error.message));
     await thread.terminate();
     await run;
     await assert.rejects(index.status(), /not running/);
@@ -168,7 +168,7 @@ test('terminate() stops a working thread: its calls reject, and it is not report
 });
 
 test('a missing thread bundle is a clear error', async () => {
-  await assert.rejects(IndexThread.start({ file: join(scratch('thread-missing'), 'indexThread.js'), gate: new PriorityGate().shared }), /bundle .*indexThread\.js is missing/);
+  await assert.rejects(IndexThread.start({ file: join(scratch('thread-missing'), 'indexThread.js'), gate: new PriorityGate().shared }), /bundle of the index thread, .*indexThread\.js, is missing/);
 });
 
 test('the index feature reports a thread that keeps dying, restarts it twice, then stays in an error state without hanging', async () => {
