@@ -38,6 +38,29 @@ test('a suggestion that adds syntax errors is dropped; one that completes the co
   assert.equal(run('print(║)\n', '"a", "b"'), '"a", "b"');
 });
 
+test('the error check (one full and one incremental parse) agrees with parsing both texts from scratch', async () => {
+  const python = await syntax;
+  const documents = [
+    'import os\n\ndef f(x):\n    return x + 1\n\n\nclass A:\n    """Ünïcode — and emoji 🐍 in a docstring."""\n    name = "café"\n\n    def g(self, items):\n        for i in items:\n            print(i)\n',
+    'x = {"a": [1, 2,\n      3]}\nif x:\n    y = (\n        1 +\n',
+  ];
+  const completions = ['', 'a', ' = 1', '(', ')', 'foo(bar, "é🐍")', 'x if y else', '\n    return 1', 'pass\nz = [', ']]]', '    ', ':\n', '"unterminated'];
+  let checked = 0;
+  for (const document of documents) {
+    for (let cut = 0; cut <= document.length; cut += 3) {
+      const prefix = document.slice(0, cut);
+      const suffix = document.slice(cut);
+      for (const completion of completions) {
+        const { text, offset } = windowAround(prefix, suffix);
+        const expected = python.countErrors(text.slice(0, offset) + completion + text.slice(offset)) > python.countErrors(text);
+        assert.equal(python.addsErrors(prefix, completion, suffix), expected, JSON.stringify({ prefix: prefix.slice(-30), completion, suffix: suffix.slice(0, 30) }));
+        checked++;
+      }
+    }
+  }
+  assert.ok(checked > 500);
+});
+
 test('long files are parsed in a window of whole statements around the cursor', () => {
   const block = (i: number): string => `def f${i}(x):\n    return x + ${i}\n\n`;
   const prefix = Array.from({ length: 400 }, (_, i) => block(i)).join('') + 'def g():\n    y = ';

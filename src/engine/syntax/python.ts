@@ -28,8 +28,8 @@ export class PythonSyntax {
     return new PythonSyntax(await grammars.parser('python'));
   }
 
-  parse(text: string): Tree {
-    const tree = this.parser.parse(text);
+  parse(text: string, previous?: Tree): Tree {
+    const tree = this.parser.parse(text, previous);
     if (!tree) throw new Error('tree-sitter returned no tree');
     return tree;
   }
@@ -62,27 +62,70 @@ export class PythonSyntax {
   /** True when inserting `completion` at the cursor leaves more syntax errors than the document has now. */
   addsErrors(prefix: string, completion: string, suffix: string): boolean {
     const { text, offset } = windowAround(prefix, suffix);
-    const before = this.countErrors(text);
-    const after = this.countErrors(text.slice(0, offset) + completion + text.slice(offset));
-    return after > before;
+    const after = this.parse(text.slice(0, offset) + completion + text.slice(offset));
+    try {
+      const errorsAfter = countErrors(after);
+      // with no errors the suggestion cannot have added any: the document's own parse is not needed
+      if (errorsAfter === 0) return false;
+      // The document without the suggestion is the same tree with the insertion taken back; an
+      // incremental parse re-reads only around the edit (a third of a full parse while typing).
+      const start = pointAt(text, offset);
+      after.edit({
+        startIndex: offset,
+        oldEndIndex: offset + completion.length,
+        newEndIndex: offset,
+        startPosition: start,
+        oldEndPosition: pointAfter(start, completion),
+        newEndPosition: start,
+      });
+      const before = this.parse(text, after);
+      try {
+        return errorsAfter > countErrors(before);
+      } finally {
+        before.delete();
+      }
+    } finally {
+      after.delete();
+    }
   }
 
-  private countErrors(text: string): number {
+  /** Error and missing nodes in `text`, parsed from scratch (the tests compare the incremental path with it). */
+  countErrors(text: string): number {
     const tree = this.parse(text);
     try {
-      if (!tree.rootNode.hasError) return 0;
-      let count = 0;
-      const visit = (node: Node): void => {
-        if (node.isError || node.isMissing) count++;
-        if (!node.hasError) return;
-        for (const child of node.children) if (child) visit(child);
-      };
-      visit(tree.rootNode);
-      return count;
+      return countErrors(tree);
     } finally {
       tree.delete();
     }
   }
+}
+
+function countErrors(tree: Tree): number {
+  if (!tree.rootNode.hasError) return 0;
+  let count = 0;
+  const visit = (node: Node): void => {
+    if (node.isError || node.isMissing) count++;
+    if (!node.hasError) return;
+    for (const child of node.children) if (child) visit(child);
+  };
+  visit(tree.rootNode);
+  return count;
+}
+
+/** Row and column (UTF-16 code units, as web-tree-sitter counts for string input) of `offset`. */
+function pointAt(text: string, offset: number): { row: number; column: number } {
+  let row = 0;
+  for (let at = text.indexOf('\n'); at !== -1 && at < offset; at = text.indexOf('\n', at + 1)) row++;
+  return { row, column: offset - (text.lastIndexOf('\n', offset - 1) + 1) };
+}
+
+/** The point reached from `start` after `inserted`. */
+function pointAfter(start: { row: number; column: number }, inserted: string): { row: number; column: number } {
+  const lastBreak = inserted.lastIndexOf('\n');
+  if (lastBreak === -1) return { row: start.row, column: start.column + inserted.length };
+  let breaks = 0;
+  for (let at = inserted.indexOf('\n'); at !== -1; at = inserted.indexOf('\n', at + 1)) breaks++;
+  return { row: start.row + breaks, column: inserted.length - lastBreak - 1 };
 }
 
 /**
