@@ -145,6 +145,25 @@ test('a thread that dies is reported once; calls in flight and after it fail wit
   assert.equal(exits.length, 1, 'terminating a dead thread reports nothing more');
 });
 
+test('a builder thread that dies takes the index thread down with a message that says so', async () => {
+  const workspace = workspaceCopy();
+  const storageFolder = scratch('thread-builder');
+  const exits: string[] = [];
+  const thread = await IndexThread.start({ file: THREAD, builderFile: crashingThreadFile(), gate: new PriorityGate().shared, onExit: (reason) => exits.push(reason) });
+  try {
+    const index = await thread.open('ws', { storageFolder, walk: { roots: [workspace] } });
+    // The first file sent for chunking kills the builder.
+    await assert.rejects(index.update(), /index builder thread stopped: it failed: .*simulated crash/);
+    await until('the exit to be reported', () => exits.length > 0);
+    assert.match(exits[0] as string, /it failed: the index builder thread stopped: it failed: .*simulated crash/);
+    await assert.rejects(index.status(), (error: unknown) => error instanceof ThreadStoppedError && /index thread is not running/.test(error.message));
+  } finally {
+    await thread.terminate();
+    rmSync(storageFolder, { recursive: true, force: true });
+    rmSync(workspace, { recursive: true, force: true });
+  }
+});
+
 test('terminate() stops a working thread: its calls reject, and it is not reported as a crash', async () => {
   const workspace = workspaceCopy();
   const storageFolder = scratch('thread-stop');
