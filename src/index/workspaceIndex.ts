@@ -1,7 +1,8 @@
 /**
- * The index of one workspace as the worker and the CLI use it: opens the store for the embedder,
- * builds the chunker for its token budget, and exposes indexing, single-file updates, search and
- * a status summary ("Show Index Status"). Everything under it is plain library code.
+ * The index of one workspace as the worker's index thread (indexHost.ts) and the CLI use it: opens
+ * the store for the embedder, builds the chunker for its token budget (unless indexing chunks
+ * elsewhere), and exposes indexing, single-file updates, search and a status summary ("Show Index
+ * Status"). Everything under it is plain library code.
  */
 import { chunkerFor, type Chunker } from './chunker';
 import type { Embedder } from './embedder';
@@ -51,8 +52,9 @@ const EMPTY_RUN: IndexRunSummary = { filesSeen: 0, filesIndexed: 0, filesUnchang
 
 export class WorkspaceIndex {
   private currentStore!: IndexStore;
-  /** Undefined when indexing chunks elsewhere (options.indexing). */
-  private readonly chunker: Chunker | undefined;
+  private readonly chunkSource: ChunkSource;
+  /** The chunker this index made, to dispose on close (none when indexing chunks elsewhere). */
+  private readonly ownChunker: Chunker | undefined;
   private indexer!: Indexer;
   private searcher!: IndexSearch;
   /** Why the database was found damaged while in use (it was then rebuilt empty). */
@@ -62,7 +64,12 @@ export class WorkspaceIndex {
   private inFlight: Promise<IndexRunSummary> | undefined;
 
   private constructor(private readonly options: WorkspaceIndexOptions, store: IndexStore) {
-    this.chunker = options.indexing ? undefined : chunkerFor(options.embedder, options.grammars ?? new GrammarLoader());
+    if (options.indexing) {
+      this.chunkSource = options.indexing.chunker;
+    } else {
+      this.ownChunker = chunkerFor(options.embedder, options.grammars ?? new GrammarLoader());
+      this.chunkSource = this.ownChunker;
+    }
     this.attach(store);
   }
 
@@ -75,7 +82,7 @@ export class WorkspaceIndex {
     this.currentStore = store;
     this.indexer = new Indexer({
       store,
-      chunker: options.indexing?.chunker ?? (this.chunker as Chunker),
+      chunker: this.chunkSource,
       embedder: options.indexing ? options.indexing.embedder : options.embedder,
       walk: options.walk,
       ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
@@ -179,7 +186,7 @@ export class WorkspaceIndex {
 
   /** Closes the database; cancel a run (its AbortSignal) and await it first. */
   close(): void {
-    this.chunker?.dispose();
+    this.ownChunker?.dispose();
     this.store.close();
   }
 }
