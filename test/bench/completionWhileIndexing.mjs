@@ -2,7 +2,9 @@
 // requests with the worker idle (budget: no worse than 1.2x idle, DESIGN.md). Starts the worker over
 // stdio as any LSP client would, with the shipped models, then indexes a real Python tree (Debian's
 // standard library by default; KESTREL_BENCH_TREE=DIR to choose) in a scratch index folder.
-// Run: `npm run bench:indexing-load` (after `node esbuild.mjs`).
+// On Linux it also reads /proc for the worker's threads: how many run at which nice value, and the
+// CPU time the nice-19 ones (the index builder thread) got during the measured phase.
+// Run: `npm run bench:indexing-load` (after `node esbuild.mjs`); KESTREL_BENCH_VERBOSE=1 prints every time.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -62,20 +64,33 @@ async function phase(name) {
   return times;
 }
 
-/** Linux: the nice value of each of the worker's threads, by count (the index thread and what it started run at 19). */
-function threadNiceness(pid) {
-  if (process.platform !== 'linux') return 'not measured (Linux only)';
-  const counts = new Map();
+/** Linux: each of the worker's threads with its nice value and CPU time in ms; null elsewhere. */
+function threadTimes(pid) {
+  if (process.platform !== 'linux') return null;
+  const tickMs = 10; // USER_HZ is 100 on Linux
+  const threads = new Map();
   try {
     for (const task of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
-      const nice = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16];
-      counts.set(nice, (counts.get(nice) ?? 0) + 1);
+      const fields = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8').split(') ').at(-1).split(' ');
+      threads.set(task, { nice: Number(fields[16]), cpuMs: (Number(fields[11]) + Number(fields[12])) * tickMs });
     }
-  } catch (error) {
-    return `not measured (${error.message})`;
+  } catch {
+    return null;
   }
-  return [...counts].sort((a, b) => Number(a[0]) - Number(b[0])).map(([nice, n]) => `${n} at nice ${nice}`).join(', ');
+  return threads;
+}
+
+/** "14 at nice 0, 1 at nice 19; nice-19 threads used 1.2 s of CPU in the phase" */
+function describeThreads(before, after) {
+  if (!before || !after) return 'threads not measured (Linux only)';
+  const counts = new Map();
+  let backgroundMs = 0;
+  for (const [task, { nice, cpuMs }] of after) {
+    counts.set(nice, (counts.get(nice) ?? 0) + 1);
+    if (nice > 0) backgroundMs += cpuMs - (before.get(task)?.cpuMs ?? 0);
+  }
+  const census = [...counts].sort((a, b) => a[0] - b[0]).map(([nice, n]) => `${n} at nice ${nice}`).join(', ');
+  return `worker threads: ${census}; the niced ones used ${(backgroundMs / 1000).toFixed(1)} s of CPU in the phase`;
 }
 
 const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
@@ -95,18 +110,19 @@ try {
   if (!progress.indexing) throw new Error('indexing did not start (or ended before chunks were counted)');
   const firstChunksMs = Date.now() - started;
   const chunksAtStart = progress.progress.chunksDone;
+  const timesBefore = threadTimes(child.pid);
   const phaseStarted = performance.now();
   const loaded = await phase('busy');
   const phaseSeconds = (performance.now() - phaseStarted) / 1000;
   const stillIndexing = progress.indexing;
-  const threads = threadNiceness(child.pid);
+  const threads = describeThreads(timesBefore, threadTimes(child.pid));
   const row = (label, values) => `${label.padEnd(22)} p50 ${percentile(values, 50).toFixed(1).padStart(7)} ms   p95 ${percentile(values, 95).toFixed(1).padStart(7)} ms`;
   console.log(`completion latency with ${model.id} (${model.variant}, ${model.provider}), ${idle.length} requests per phase, index of ${TREE}:`);
   console.log(`  ${row('idle worker', idle)}`);
   console.log(`  ${row('while indexing', loaded)}   (${progress.progress.chunksDone - chunksAtStart} chunks indexed in the phase's ${phaseSeconds.toFixed(1)} s${stillIndexing ? ', indexing still running' : ', indexing finished during the phase'})`);
   console.log(`  ratio p50 ${(percentile(loaded, 50) / percentile(idle, 50)).toFixed(2)}x, p95 ${(percentile(loaded, 95) / percentile(idle, 95)).toFixed(2)}x   (budget 1.2x)`);
   if (process.env.KESTREL_BENCH_VERBOSE) console.log(`  idle ms: ${idle.map((t) => t.toFixed(0)).join(' ')}\n  indexing ms: ${loaded.map((t) => t.toFixed(0)).join(' ')}`);
-  console.log(`  first batch of files stored ${(firstChunksMs / 1000).toFixed(1)} s after indexing was turned on; worker threads: ${threads}; load average ${loadAtStart} at the start, ${load()} at the end`);
+  console.log(`  first batch of files stored ${(firstChunksMs / 1000).toFixed(1)} s after indexing was turned on; ${threads}; load average ${loadAtStart} at the start, ${load()} at the end`);
 } finally {
   child.kill();
   connection.dispose();
