@@ -68,7 +68,9 @@ export async function loadCompletionModel(
   const generator = new Generator(decoder, entry.manifest.contextLength);
   const warmStarted = performance.now();
   const { fimPrefix, fimSuffix, fimMiddle } = tokenizer.special;
-  await generator.generate([fimPrefix, fimSuffix, fimMiddle, ...tokenizer.encode('import os\n')], { maxTokens: 2, reuseCache: false });
+  const warmupIds = [fimPrefix, fimSuffix, fimMiddle, ...tokenizer.encode('import os\n')];
+  await decoder.warmUp(warmupIds);
+  await generator.generate(warmupIds, { maxTokens: 2, reuseCache: false });
   generator.reset();
   tokenizer.vocab(); // token healing's index, built now rather than on the first keystroke
   const warmupMs = performance.now() - warmStarted;

@@ -32,10 +32,10 @@ export function threadCount(cores: number = availableParallelism()): number {
   return Math.max(1, Math.min(4, cores));
 }
 
-export function sessionOptions(provider: ProviderName): InferenceSession.SessionOptions {
+export function sessionOptions(provider: ProviderName, threads: number = threadCount()): InferenceSession.SessionOptions {
   return {
     executionProviders: [provider],
-    intraOpNumThreads: threadCount(),
+    intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
