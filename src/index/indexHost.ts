@@ -60,6 +60,9 @@ export class IndexHost {
           },
           yieldToOthers: this.options.yieldToOthers,
           embedBatch: this.options.embedBatch,
+          // Batching files only helps embedding calls of several chunks (sorted by length, less
+          // padding); without it, progress and a cancellation move file by file.
+          ...(this.options.embedBatch === 1 ? { batchFiles: 1 } : {}),
           onProgress: (progress) => this.options.emit({ type: 'progress', key, progress }),
           onRebuild: (reason) => this.options.emit({ type: 'rebuilt', key, reason }),
         });

@@ -28,8 +28,9 @@ export interface WorkspaceIndexOptions {
   grammars?: GrammarLoader;
   /** Awaited between steps of indexing (see Indexer): the index thread waits for foreground work there. */
   yieldToOthers?: () => Promise<void>;
-  /** Chunks per embedding call (Indexer's default when absent). */
+  /** Chunks per embedding call, and files per batch (the Indexer's defaults when absent). */
   embedBatch?: number;
+  batchFiles?: number;
   onProgress?: (progress: IndexProgress) => void;
   /** Told when a corrupt or foreign database was moved aside and rebuilt. */
   onRebuild?: (reason: string) => void;
@@ -87,6 +88,7 @@ export class WorkspaceIndex {
       walk: options.walk,
       ...(options.yieldToOthers ? { yieldToOthers: options.yieldToOthers } : {}),
       ...(options.embedBatch ? { embedBatch: options.embedBatch } : {}),
+      ...(options.batchFiles ? { batchFiles: options.batchFiles } : {}),
       onProgress: (progress) => {
         this.progress = progress;
         options.onProgress?.(progress);
