@@ -8,6 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { sep } from 'node:path';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { CHUNKER_VERSION, type Chunker } from './chunker';
 import type { Embedder } from './embedder';
@@ -179,7 +180,10 @@ export class Indexer {
       // A deleted file is simply gone, not skipped.
       const deleted = checked.reason === 'unreadable' && /ENOENT/.test(checked.detail ?? '');
       store.setSkippedPath(path, deleted ? undefined : checked);
-      return deleted && existed ? 'removed' : deleted ? 'outside' : 'skipped';
+      // A deleted folder arrives as one event for the folder itself: its files go with it.
+      const within = deleted && !existed ? this.storedFilesUnder(path) : [];
+      if (within.length > 0) store.removeFiles(within);
+      return deleted && (existed || within.length > 0) ? 'removed' : deleted ? 'outside' : 'skipped';
     }
     store.setSkippedPath(path, undefined);
     const result = await this.prepare(checked);
@@ -197,6 +201,11 @@ export class Indexer {
 
   removeFile(path: string): void {
     this.options.store.removeFiles([path]);
+  }
+
+  private storedFilesUnder(folder: string): string[] {
+    const prefix = folder.endsWith(sep) ? folder : folder + sep;
+    return this.options.store.files().map((f) => f.path).filter((p) => p.startsWith(prefix));
   }
 
   /** Reads and chunks one file, or says it is unchanged (hash equal) or unreadable. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { appendFileSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { Chunker } from '../../src/index/chunker';
 import { GrammarLoader } from '../../src/index/grammars';
 import { Indexer, storeOptionsFor, type IndexProgress } from '../../src/index/indexer';
@@ -113,6 +113,25 @@ test('updateFile re-indexes one saved file, skips what the rules skip, and forge
     assert.equal(await indexer.updateFile(cart), 'removed');
     assert.equal(s.store.file(cart), undefined);
     assert.equal(await indexer.updateFile(join(tmpdir(), 'not-in-workspace.py')), 'outside');
+  } finally {
+    s.cleanup();
+  }
+});
+
+test('a deleted folder takes its indexed files with it (the watcher reports only the folder)', async () => {
+  const s = await setup();
+  try {
+    const indexer = s.indexer();
+    await indexer.run();
+    const shop = join(s.root, 'shop');
+    const inShop = s.store.files().filter((f) => f.path.startsWith(shop + sep));
+    assert.ok(inShop.length > 0, 'the corpus has indexed files under shop/');
+    const elsewhere = s.store.files().length - inShop.length;
+    rmSync(shop, { recursive: true });
+    assert.equal(await indexer.updateFile(shop), 'removed');
+    assert.equal(s.store.files().filter((f) => f.path.startsWith(shop + sep)).length, 0);
+    assert.equal(s.store.files().length, elsewhere, 'files outside the folder stay');
+    assert.equal(s.store.bm25('cart', 5).filter((hit) => s.store.fileById(hit.fileId)?.path.startsWith(shop + sep)).length, 0);
   } finally {
     s.cleanup();
   }
