@@ -15,7 +15,9 @@ import { CompletionEngine } from '../../src/engine/engine';
 import { measurePrefill, modelRunOf, percentile, replayTyping, sampleTypedLines, maxPositions, type ReplayedRequest } from '../../src/engine/bench/completionBench';
 import { pythonFiles } from '../../src/engine/cli/evalCompletion';
 import { Generator } from '../../src/engine/generate/generator';
+import { SHORT_STEP_TOKENS } from '../../src/engine/session/decoder';
 import type { LoadedCompletionModel } from '../../src/engine/session/model';
+import { threadCount } from '../../src/engine/session/providers';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -174,6 +176,11 @@ else {
     `peer: transformers.js ${transformersVersion()} on the same ONNX file (${basename(model.variant.path)}), greedy; ` +
       `each request gets the prompt ids Kestrel fed and makes as many new tokens as Kestrel's model produced ` +
       `(prompt p50 ${p50(peerResult.promptTokens)} tokens, new tokens p50 ${p50(peerResult.producedTokens)}, p95 ${p95(peerResult.producedTokens)})`,
+  );
+  console.log(
+    `  sessions: Kestrel ${threadCount()} intra-op threads without spinning for steps over ${SHORT_STEP_TOKENS} tokens and one thread for shorter ones; ` +
+      `transformers.js with its defaults (ONNX Runtime's: a thread per core, spinning); times are wall-clock per request, ` +
+      `Kestrel's whole engine (prompt, completion cache, stop rules, postprocessing) against the peer's generate() alone`,
   );
   console.log(line(`(a) ${a.kestrel.length} requests that ran the model, engine`, a.kestrel, a.peer));
   console.log(line('    the same, Kestrel cold (no KV reuse)', a.kestrelCold, a.peer));
