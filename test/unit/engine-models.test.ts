@@ -8,7 +8,7 @@ import { CompletionEngine } from '../../src/engine/engine';
 import { EngineError } from '../../src/engine/errors';
 import { parseManifest } from '../../src/engine/registry/manifest';
 import { inspectModelDir, scanModels } from '../../src/engine/registry/registry';
-import { Decoder } from '../../src/engine/session/decoder';
+import { Decoder, lastRowLogits } from '../../src/engine/session/decoder';
 import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/engine/session/providers';
 import { byteLevelTokenizerJson, identityOnnx } from './support/fixtures';
 
@@ -188,4 +188,16 @@ test('an explicitly requested provider that cannot start is a clear error, not a
     (error: unknown) => (error instanceof EngineError && error.code === 'provider-unavailable' ? 'clear error' : String(error)),
   );
   assert.ok(real === 'opened' || real === 'clear error', real);
+});
+
+test('the last position\'s logits are read from [1, T, V] (Optimum exports) and [1, 1, V] (Kestrel\'s export) alike', () => {
+  const every = Float32Array.from([1, 2, 3, 4, 5, 6]); // T = 2, V = 3
+  assert.deepEqual([...lastRowLogits(every, [1, 2, 3])], [4, 5, 6]);
+  const copied = lastRowLogits(every, [1, 2, 3]);
+  copied[0] = 0;
+  assert.equal(every[3], 4, 'a row out of a larger block is a copy');
+  const last = Float32Array.from([7, 8, 9]);
+  assert.deepEqual([...lastRowLogits(last, [1, 1, 3])], [7, 8, 9]);
+  const half = Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x4000]); // float16 1, -2, 0.5, 2; T = 2, V = 2
+  assert.deepEqual([...lastRowLogits(half, [1, 2, 2])], [0.5, 2]);
 });

@@ -85,6 +85,20 @@ function halfToFloat(h: number): number {
   return s * 2 ** (e - 15) * (1 + f / 1024);
 }
 
+/**
+ * The last position's logits as float32. Graphs that project every position (Optimum's exports)
+ * return [1, T, V]; models/training/export.py's return [1, 1, V]: either way the last row is wanted.
+ * The binding hands back a fresh copy, so a single float32 row is used in place; a row out of a
+ * larger block is copied, so the block is not kept alive.
+ */
+export function lastRowLogits(data: Float32Array | Uint16Array, dims: readonly number[]): Float32Array {
+  const rows = dims[1] as number;
+  const vocab = dims[2] as number;
+  const last = data.subarray((rows - 1) * vocab, rows * vocab);
+  if (!(last instanceof Float32Array)) return Float32Array.from(last, halfToFloat);
+  return rows === 1 ? last : new Float32Array(last);
+}
+
 /** ORT says this when the file is not a readable ONNX model (truncated, corrupt, not ONNX). */
 export function isCorruptModelError(error: unknown): boolean {
   return /protobuf parsing failed|invalid_protobuf|failed to load model|model_path|no graph was found|unexpected end|Load model from .* failed/i.test(errorMessage(error));
@@ -201,15 +215,7 @@ export class Decoder {
     }
     const out = await session.run(feeds);
     const logits = out['logits'] as Tensor;
-    // [1, T, V] from a graph that projects every position (Optimum's exports), [1, 1, V] from one
-    // that projects the last only (models/training/export.py): either way the last row is wanted
-    const rows = logits.dims[1] as number;
-    const vocab = logits.dims[2] as number;
-    const raw = logits.data as Float32Array | Uint16Array;
-    const last = raw.subarray((rows - 1) * vocab, rows * vocab);
-    // the binding hands back a fresh copy, so one row of float32 is used in place; out of a larger
-    // block it is copied, so the block is not kept alive
-    const lastLogits = !(last instanceof Float32Array) ? Float32Array.from(last, halfToFloat) : rows === 1 ? last : new Float32Array(last);
+    const lastLogits = lastRowLogits(logits.data as Float32Array | Uint16Array, logits.dims);
     const tensors: Tensor[] = [];
     for (let i = 0; i < this.shape.layers; i++) {
       tensors.push(out[`present.${i}.key`] as Tensor, out[`present.${i}.value`] as Tensor);
