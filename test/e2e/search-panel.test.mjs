@@ -38,6 +38,9 @@ test('typing in the Search view lists matching code from the workspace', { timeo
     await input.pressSequentially('reorder point', { delay: 30 });
     const hits = frame.locator('.results .hit');
     await hits.first().waitFor({ state: 'visible', timeout: 60_000 });
+    // Results shown while the first index run is still filling are asked again when it ends.
+    const warehouse = frame.locator('.results .hit', { hasText: 'inventory/warehouse.py' });
+    await warehouse.first().waitFor({ state: 'visible', timeout: 60_000 }).catch(() => undefined);
     const texts = await hits.allTextContents();
     assert.ok(texts.some((text) => text.includes('inventory/warehouse.py')), texts.join('\n---\n'));
     const marked = await frame.locator('.results mark').allTextContents();
