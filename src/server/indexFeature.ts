@@ -26,6 +26,7 @@ import {
   type WorkerSettings,
   type LoadedModel,
 } from '../protocol';
+import { RestartPolicy } from '../restartPolicy';
 import type { Feature } from './feature';
 import type { Logger } from './logger';
 import type { SettingsStore } from './settings';
@@ -40,10 +41,8 @@ const MAX_LIMIT = 200;
 const SKIPPED_LISTED = 200;
 /** Progress notifications at most this often (the last one of a run is always sent). */
 const PROGRESS_INTERVAL_MS = 200;
-/** A thread that stops is restarted this many times within RESTART_WINDOW_MS, then left in error. */
-const MAX_RESTARTS = 2;
-const RESTART_WINDOW_MS = 5 * 60_000;
-const RESTART_DELAY_MS = 1_000;
+/** A thread that stops is restarted (after a second) twice within five minutes, then left in error. */
+const THREAD_RESTARTS = { baseDelayMs: 1_000, maxDelayMs: 1_000, maxAttempts: 2, windowMs: 5 * 60_000 };
 /** How long shutdown lets the thread close its databases before it is terminated. */
 const CLOSE_TIMEOUT_MS = 3_000;
 
@@ -118,8 +117,8 @@ export class IndexFeature implements Feature {
   private embedder: EmbedderInfo | undefined;
   private embedderModel: LoadedModel | undefined;
   private embedderNote: string | undefined = 'not loaded yet';
-  /** When the thread stopped unexpectedly (the restart policy's memory). */
-  private threadStops: number[] = [];
+  /** When the thread stopped unexpectedly: restart it, or leave it in error after too many stops. */
+  private readonly threadRestarts = new RestartPolicy(Date.now, THREAD_RESTARTS);
   private controller = new AbortController();
   /** Reconfigurations, rebuilds, restarts and shutdown run one after another. */
   private queue: Promise<unknown> = Promise.resolve();
@@ -166,7 +165,7 @@ export class IndexFeature implements Feature {
     const next = indexConfig(settings);
     if (JSON.stringify(next) === JSON.stringify(this.config)) return;
     this.config = next;
-    this.threadStops = [];
+    this.threadRestarts.reset();
     void this.enqueue(() => this.openAll()).catch((error: unknown) => this.log.error(`index: ${errorMessage(error)}`));
   }
 
@@ -265,20 +264,19 @@ export class IndexFeature implements Feature {
     this.embedderModel = undefined;
     const message = `the index thread stopped: ${reason}`;
     this.embedderNote = message;
-    const now = Date.now();
-    this.threadStops = [...this.threadStops.filter((t) => now - t < RESTART_WINDOW_MS), now];
-    const restart = this.threadStops.length <= MAX_RESTARTS;
+    const delayMs = this.threadRestarts.nextDelayMs();
+    const stops = `it stopped ${this.threadRestarts.attempts} times in ${THREAD_RESTARTS.windowMs / 60_000} minutes`;
     for (const entry of this.folders) {
       entry.index = undefined;
-      entry.error = restart ? message : `${message} (${this.threadStops.length} times in ${RESTART_WINDOW_MS / 60_000} minutes; Rebuild Index starts it again)`;
+      entry.error = delayMs !== undefined ? message : `${message} (${stops}; Rebuild Index starts it again)`;
     }
-    this.log.error(`index: ${message}; ${restart ? 'starting it again' : `it stopped ${this.threadStops.length} times in ${RESTART_WINDOW_MS / 60_000} minutes, so it stays stopped until Rebuild Index, a settings change or Restart Worker`}`);
+    this.log.error(`index: ${message}; ${delayMs !== undefined ? 'starting it again' : `${stops}, so it stays stopped until Rebuild Index, a settings change or Restart Worker`}`);
     this.pushProgress(true);
-    if (!restart) return;
+    if (delayMs === undefined) return;
     setTimeout(() => {
       if (this.shuttingDown || this.thread) return;
       void this.enqueue(() => this.openAll()).catch((error: unknown) => this.log.error(`index: ${errorMessage(error)}`));
-    }, RESTART_DELAY_MS);
+    }, delayMs);
   }
 
   /** Brings every folder up to date in the background (resuming where a stopped run left off). */
@@ -388,7 +386,7 @@ export class IndexFeature implements Feature {
       if (!this.config.enabled) throw new Error('Indexing is off (kestrel.index.enable)');
       await this.cancel();
       // Asked for by the user: a thread left stopped after repeated failures gets another chance.
-      this.threadStops = [];
+      this.threadRestarts.reset();
       const controller = this.controller;
       const listener = token.onCancellationRequested(() => controller.abort());
       try {
