@@ -1,12 +1,10 @@
 /**
  * Lets foreground work (a completion request) go before background indexing: the completion
  * handler brackets its work with `enter()`, and indexing waits while any foreground work runs.
- *
- * Indexing in the same thread awaits `idle()`. Indexing in the index thread (indexThread.ts) cannot
- * see this object, so the count of running foreground work is also kept in a SharedArrayBuffer
- * (`shared`), which the thread watches with a `ForegroundWatch` without any message round trip.
+ * Indexing runs in the index thread (indexThread.ts), which cannot see this object, so the count of
+ * running foreground work lives in a SharedArrayBuffer (`shared`) that the thread watches with a
+ * `ForegroundWatch`, without any message round trip.
  */
-import { setImmediate as nextMacrotask } from 'node:timers/promises';
 
 /** Slot of the shared Int32Array that holds the count of running foreground work. */
 const ACTIVE = 0;
@@ -15,12 +13,9 @@ export class PriorityGate {
   /** The foreground count, for a ForegroundWatch in another thread. */
   readonly shared = new SharedArrayBuffer(Int32Array.BYTES_PER_ELEMENT);
   private readonly counter = new Int32Array(this.shared);
-  private active = 0;
-  private waiters: (() => void)[] = [];
 
   /** Marks foreground work as running; call the returned function (once) when it ends. */
   enter(): () => void {
-    this.active++;
     Atomics.add(this.counter, ACTIVE, 1);
     let left = false;
     return () => {
@@ -28,28 +23,7 @@ export class PriorityGate {
       left = true;
       Atomics.sub(this.counter, ACTIVE, 1);
       Atomics.notify(this.counter, ACTIVE);
-      if (--this.active === 0) {
-        const waiters = this.waiters;
-        this.waiters = [];
-        for (const wake of waiters) wake();
-      }
     };
-  }
-
-  get busy(): boolean {
-    return this.active > 0;
-  }
-
-  /**
-   * Resolves once no foreground work runs. Always yields one macrotask first, so requests that
-   * arrived during the last batch get read and can call `enter()`.
-   */
-  async idle(): Promise<void> {
-    await nextMacrotask();
-    while (this.active > 0) {
-      await new Promise<void>((wake) => this.waiters.push(wake));
-      await nextMacrotask();
-    }
   }
 }
 

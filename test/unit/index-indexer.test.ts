@@ -6,7 +6,7 @@ import { join, sep } from 'node:path';
 import { Chunker } from '../../src/index/chunker';
 import { GrammarLoader } from '../../src/index/grammars';
 import { Indexer, storeOptionsFor, type IndexProgress } from '../../src/index/indexer';
-import { PriorityGate } from '../../src/index/priorityGate';
+import { ForegroundWatch, PriorityGate } from '../../src/index/priorityGate';
 import { IndexStore } from '../../src/index/store';
 import { copyCorpus } from '../fixtures/index/copyCorpus';
 import { HashingEmbedder } from '../fixtures/index/hashingEmbedder';
@@ -175,7 +175,7 @@ test('indexing waits for foreground work between batches (priority gate)', async
   const gate = new PriorityGate();
   const leave = gate.enter();
   let idle = false;
-  const waiting = gate.idle().then(() => { idle = true; });
+  const waiting = new ForegroundWatch(gate.shared, 60_000).whenClear().then(() => { idle = true; });
   await new Promise((r) => setTimeout(r, 20));
   assert.equal(idle, false, 'held while a completion runs');
   leave();

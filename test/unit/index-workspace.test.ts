@@ -3,7 +3,6 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PriorityGate } from '../../src/index/priorityGate';
 import { WorkspaceIndex } from '../../src/index/workspaceIndex';
 import { copyCorpus } from '../fixtures/index/copyCorpus';
 import { HashingEmbedder } from '../fixtures/index/hashingEmbedder';
@@ -11,13 +10,11 @@ import { HashingEmbedder } from '../fixtures/index/hashingEmbedder';
 test('WorkspaceIndex: concurrent updates share one run, status reports progress and skips, rebuild starts over', async () => {
   const root = copyCorpus();
   const storageFolder = mkdtempSync(join(tmpdir(), 'kestrel-wsi-'));
-  const gate = new PriorityGate();
   const phases: string[] = [];
   const index = await WorkspaceIndex.open({
     storageFolder,
     walk: { roots: [root], exclude: ['docs/**'] },
     embedder: new HashingEmbedder(32),
-    yieldToOthers: () => gate.idle(),
     onProgress: (p) => phases.push(p.phase),
   });
   try {
