@@ -8,8 +8,9 @@ Writes into --out:
                     inputs  input_ids, attention_mask, position_ids, past_key_values.{i}.key|value
                     outputs logits, present.{i}.key|value
                     (past tensors are (batch, kv_heads, past_sequence_length, head_dim); a first call
-                    passes past_sequence_length = 0; logits are (batch, 1, vocab): the last input
-                    position only, unless --all-logits)
+                    passes past_sequence_length = 0; logits are (batch, rows, vocab): every input
+                    position for steps of up to SHORT_STEP_ROWS tokens, the last one for longer
+                    ones; --all-logits: every position always)
   model.int8.onnx   the same graph with int8 weights (quantize.py)
   model.fp16.onnx   only with --fp16 on a CUDA machine
   parity.json       reference inputs and PyTorch logits for test/unit/completion-onnx-parity.test.ts
@@ -32,6 +33,10 @@ from model import GPT, GPTConfig  # noqa: E402
 from quantize import quantize_int8, dedupe_tied_head  # noqa: E402
 
 OPSET = 14
+# Steps of at most this many tokens get logits for every input position: decoding feeds one token, a
+# speculative step feeds a token plus the draft tokens it checks, and typing feeds the few new ones.
+# A longer step is a prompt's prefill, where only the last position is ever read.
+SHORT_STEP_ROWS = 8
 # what test/unit/completion-onnx-parity.test.ts accepts, per variant: largest |onnx - torch| logit
 # difference over the stored positions and vocabulary columns, and the share of positions whose
 # argmax (greedy next token) agrees. fp32 differs only by float summation order. int8 rounds every
@@ -64,12 +69,23 @@ def io_names(n_layer):
     return ['input_ids', 'attention_mask', 'position_ids'] + past, ['logits'] + present
 
 
-def export_onnx(model, path, dtype=torch.float32, device='cpu', last_logits_only=True):
+def logit_rows(x, short_rows):
     """
-    last_logits_only: the graph projects only the last input position onto the vocabulary, so
-    logits are (batch, 1, vocab). Generation reads nothing else, and a prompt's other rows cost as
-    much as the rest of this small model (the output matrix is vocab x n_embd) plus 64 KB each to
-    hand back (a 500-token prefill: 32 MB of logits). Runtimes that take logits[:, -1] (Kestrel,
+    x (B, T, C) -> the rows to project onto the vocabulary: all T when T <= short_rows, else the
+    last one. Written with tensor arithmetic so that tracing keeps it a function of T.
+    """
+    T = x.shape[1]
+    start = (T - 1) * (T > short_rows)
+    return x.index_select(1, torch.arange(start, T, device=x.device))
+
+
+def export_onnx(model, path, dtype=torch.float32, device='cpu', short_rows=SHORT_STEP_ROWS):
+    """
+    short_rows: logits for every input position of a step of up to short_rows tokens, for the last
+    position only in longer steps (None: every position always). A prompt's other rows cost as much
+    as the rest of this small model (the output matrix is vocab x n_embd) plus 64 KB each to hand
+    back (a 500-token prefill: 32 MB of logits), and nothing reads them; a short step's rows are what
+    speculative decoding checks its draft tokens against. Runtimes that take logits[:, -1] (Kestrel,
     transformers.js, Optimum) read (batch, 1, vocab) and (batch, T, vocab) alike.
     """
     cfg = model.cfg
@@ -84,13 +100,13 @@ def export_onnx(model, path, dtype=torch.float32, device='cpu', last_logits_only
     axes = {'input_ids': {0: 'batch_size', 1: 'sequence_length'},
             'attention_mask': {0: 'batch_size', 1: 'total_sequence_length'},
             'position_ids': {0: 'batch_size', 1: 'sequence_length'},
-            'logits': {0: 'batch_size'} if last_logits_only else {0: 'batch_size', 1: 'sequence_length'}}
+            'logits': {0: 'batch_size', 1: 'logit_rows' if short_rows is not None else 'sequence_length'}}
     for n in inputs[3:]:
         axes[n] = {0: 'batch_size', 2: 'past_sequence_length'}
     for n in outputs[1:]:
         axes[n] = {0: 'batch_size', 2: 'total_sequence_length'}
     # a hook rather than a second forward pass: the model's own forward stays the one copy of it
-    hook = model.lm_head.register_forward_pre_hook(lambda _, a: (a[0][:, -1:, :],)) if last_logits_only else None
+    hook = model.lm_head.register_forward_pre_hook(lambda _, a: (logit_rows(a[0], short_rows),)) if short_rows is not None else None
     try:
         with torch.no_grad():
             torch.onnx.export(wrapper, tuple(args), path, input_names=inputs, output_names=outputs,
@@ -99,10 +115,6 @@ def export_onnx(model, path, dtype=torch.float32, device='cpu', last_logits_only
         if hook is not None:
             hook.remove()
     m = onnx.load(path)
-    if last_logits_only:  # the exporter cannot infer the slice's length: state it
-        dim = m.graph.output[0].type.tensor_type.shape.dim[1]
-        dim.Clear()
-        dim.dim_value = 1
     dedupe_tied_head(m)  # the tied output matrix is the embedding, transposed: store it once
     onnx.checker.check_model(m)
     onnx.save(m, path)
@@ -149,7 +161,7 @@ def main():
     ap.add_argument('--tokenizer', default=os.path.join(HERE, 'work', 'tokenizer.json'))
     ap.add_argument('--fp16', action='store_true', help='also export model.fp16.onnx (needs CUDA)')
     ap.add_argument('--all-logits', action='store_true',
-                    help='logits for every input position, (batch, sequence_length, vocab), instead of the last only')
+                    help='logits for every input position of every step, (batch, sequence_length, vocab)')
     ap.add_argument('--parity-text', default=os.path.join(HERE, 'tests', 'fixtures', 'parity_snippet.py'))
     args = ap.parse_args()
     out = args.out if os.path.isabs(args.out) else os.path.join(HERE, args.out)
@@ -161,8 +173,8 @@ def main():
     model.eval()
 
     fp32 = os.path.join(out, 'model.onnx')
-    last_only = not args.all_logits
-    export_onnx(model, fp32, last_logits_only=last_only)
+    short_rows = None if args.all_logits else SHORT_STEP_ROWS
+    export_onnx(model, fp32, short_rows=short_rows)
     print(f'wrote {fp32} ({os.path.getsize(fp32) / 1e6:.1f} MB)')
     int8 = os.path.join(out, 'model.int8.onnx')
     onnx.save(quantize_int8(onnx.load(fp32)), int8)
@@ -170,7 +182,7 @@ def main():
     if args.fp16:
         if torch.cuda.is_available():
             fp16 = os.path.join(out, 'model.fp16.onnx')
-            export_onnx(model, fp16, dtype=torch.float16, device='cuda', last_logits_only=last_only)
+            export_onnx(model, fp16, dtype=torch.float16, device='cuda', short_rows=short_rows)
             print(f'wrote {fp16}')
         else:
             print('--fp16 needs CUDA here; skipped')

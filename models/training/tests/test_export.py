@@ -9,7 +9,7 @@ import onnx
 import pytest
 import torch
 
-from export import export_onnx, io_names, parity_reference
+from export import SHORT_STEP_ROWS, export_onnx, io_names, parity_reference
 from model import GPT, GPTConfig
 from quantize import quantize_int8
 
@@ -36,6 +36,7 @@ const C = ref.vocab_ids.length, V = meta.vocabSize;
       empty[`past_key_values.${i}.${kv}`] = new ort.Tensor('float32', new Float32Array(0), [1, meta.numKvHeads, 0, meta.headDim]);
     const pastAt = { 0: empty };  // each case continues from the cache of the positions before it
     let maxAbs = 0, agree = 0, rows = 0;
+    const shapes = [];  // [tokens fed, logit rows returned] per case
     for (const c of ref.cases) {
       const ids = ref.tokens.slice(c.start, c.end);
       const feeds = { ...pastAt[c.start],
@@ -48,8 +49,9 @@ const C = ref.vocab_ids.length, V = meta.vocabSize;
         past[`past_key_values.${i}.${kv}`] = out[`present.${i}.${kv}`];
       pastAt[c.end] = past;
       const L = out.logits.data;
-      // logits hold the last out.logits.dims[1] input positions (1 for a last-position export)
+      // logits hold the last out.logits.dims[1] input positions
       const n = out.logits.dims[1], first = c.end - n;
+      shapes.push([ids.length, n]);
       for (let r = 0; r < n; r++) {
         let best = 0;
         for (let v = 0; v < V; v++) if (L[r * V + v] > L[r * V + best]) best = v;
@@ -57,7 +59,7 @@ const C = ref.vocab_ids.length, V = meta.vocabSize;
         for (let k = 0; k < C; k++) maxAbs = Math.max(maxAbs, Math.abs(L[r * V + ref.vocab_ids[k]] - want[(first + r) * C + k]));
       }
     }
-    res[file] = { maxAbs, agreement: agree / rows };
+    res[file] = { maxAbs, agreement: agree / rows, shapes };
   }
   console.log(JSON.stringify(res));
 })();
@@ -72,9 +74,9 @@ def exported(tmp_path_factory):
     d = tmp_path_factory.mktemp('onnx')
     export_onnx(model, str(d / 'model.onnx'))
     onnx.save(quantize_int8(onnx.load(str(d / 'model.onnx'))), str(d / 'model.int8.onnx'))
-    export_onnx(model, str(d / 'model.all-logits.onnx'), last_logits_only=False)
+    export_onnx(model, str(d / 'model.all-logits.onnx'), short_rows=None)
     ref = parity_reference(model, list(range(5, 45)), n_prefix=32, vocab_slice=64)
-    # with last-position logits, a token at a time from position 0 checks every position
+    # a prefill returns its last position only: a token at a time from position 32 checks the rest
     ref['cases'] += [{'name': 'one token', 'start': p, 'end': p + 1} for p in range(32, 40)]
     (d / 'parity.json').write_text(json.dumps(ref))
     (d / 'kestrel.json').write_text(json.dumps({'architecture': {
@@ -94,7 +96,7 @@ def test_graph_io_follows_optimum_naming(exported):
     assert g['input_ids'] == ['batch_size', 'sequence_length']
     assert g['past_key_values.1.value'] == ['batch_size', 2, 'past_sequence_length', 16]
     assert g['present.1.value'] == ['batch_size', 2, 'total_sequence_length', 16]
-    assert g['logits'] == ['batch_size', 1, 512]  # the last position only
+    assert g['logits'] == ['batch_size', 'logit_rows', 512]  # every position of a short step, else the last
     full = onnx.load(str(d / 'model.all-logits.onnx'))
     assert [v.name for v in full.graph.input] == ins and [v.name for v in full.graph.output] == outs
     assert dims(full.graph.output[0]) == ['batch_size', 'sequence_length', 512]
@@ -122,3 +124,8 @@ def test_onnxruntime_node_parity_with_and_without_cache(exported):
     assert res['model.onnx']['maxAbs'] < 1e-4 and res['model.onnx']['agreement'] == 1.0
     assert res['model.int8.onnx']['maxAbs'] < 0.5 and res['model.int8.onnx']['agreement'] >= 0.8
     assert res['model.all-logits.onnx']['maxAbs'] < 1e-4 and res['model.all-logits.onnx']['agreement'] == 1.0
+    # rows: the 32-token prefill gets its last position, the 8-token step (a speculative check) all 8
+    for fed, rows in res['model.onnx']['shapes'] + res['model.int8.onnx']['shapes']:
+        assert rows == (fed if fed <= SHORT_STEP_ROWS else 1), (fed, rows)
+    assert {(8, 8), (32, 1), (1, 1)} <= {tuple(x) for x in res['model.onnx']['shapes']}
+    assert all(fed == rows for fed, rows in res['model.all-logits.onnx']['shapes'])
