@@ -28,3 +28,19 @@ test('least recently used entries leave first', () => {
   assert.equal(cache.get('b', ''), undefined);
   assert.equal(cache.size, 2);
 });
+
+test('typed-ahead lookups still find entries after others for the same spot were evicted or replaced', () => {
+  const cache = new CompletionCache(3);
+  const suffix = '\n    return total\n';
+  cache.set('def f(x):\n    total = ', suffix, 'x + 1');
+  cache.set('def f(x):\n    total = ', suffix, 'sum(x)'); // replaced: one entry for this prefix
+  cache.set('def f(x):\n    tot', suffix, 'al = 0');
+  assert.equal(cache.get('def f(x):\n    total = s', suffix), 'um(x)');
+  cache.set('a', '', '1');
+  cache.set('b', '', '2'); // evicts the least recently used: 'tot' ('total = ' was just read)
+  assert.equal(cache.size, 3);
+  assert.equal(cache.get('def f(x):\n    tota', suffix), undefined, "the evicted entry ('tot' + 'al = 0') is gone from the typed-ahead lookup too");
+  assert.equal(cache.get('def f(x):\n    total = su', suffix), 'm(x)');
+  cache.clear();
+  assert.equal(cache.get('def f(x):\n    total = su', suffix), undefined);
+});

@@ -65,6 +65,31 @@ test('KV-cache reuse gives exactly the tokens a fresh run gives, while typing', 
   assert.ok(reusedSomething, 'later prompts reuse most of the cache');
 });
 
+test('speculative decoding with drafts from the prompt gives exactly the tokens plain decoding gives, in fewer model runs', async () => {
+  const m = await model();
+  const fast = new Generator(m.decoder, m.entry.manifest.contextLength);
+  const plain = new Generator(m.decoder, m.entry.manifest.contextLength);
+  let plainSteps = 0;
+  let fastSteps = 0;
+  let kept = 0;
+  // the ends of twelve lines spread over the file, each after the code before it
+  const lineStarts = [...SOURCE.matchAll(/\n/g)].map((match) => (match.index as number) + 1);
+  for (let k = 1; k <= 12; k++) {
+    const start = lineStarts[Math.floor((k * lineStarts.length) / 13)] as number;
+    const prefix = SOURCE.slice(0, start + 8);
+    const prompt = m.prompts.build('speculative', prefix, SOURCE.slice(start + 8), { maxTokens: 400, suffixShare: 0.25 }).ids;
+    const a = await fast.generate(prompt, { maxTokens: 16 });
+    const b = await plain.generate(prompt, { maxTokens: 16, draftTokens: 0 });
+    assert.deepEqual(a.tokens, b.tokens, `line ${k}`);
+    // each kept draft token is a model run saved (less one when the run ended inside a draft)
+    assert.ok(b.steps - a.steps === a.acceptedDraftTokens || b.steps - a.steps === a.acceptedDraftTokens - 1, `line ${k}: ${b.steps} against ${a.steps} runs, ${a.acceptedDraftTokens} kept`);
+    plainSteps += b.steps;
+    fastSteps += a.steps;
+    kept += a.acceptedDraftTokens;
+  }
+  assert.ok(kept > 0 && fastSteps < plainSteps, `${kept} draft tokens kept; ${fastSteps} against ${plainSteps} model runs`);
+});
+
 test('a prompt that continues into the previous completion reuses the generated tokens too', async () => {
   const m = await model();
   const [prompt] = typingPrompts(m, 0);

@@ -9,6 +9,20 @@ export interface SamplingOptions {
 }
 
 export function argmax(logits: Float32Array, banned?: ReadonlySet<number>): number {
+  if (!banned || banned.size === 0) {
+    // the loop of every decode step (and of every draft token's row): nothing but the comparison
+    const n = logits.length;
+    if (n === 0) return -1;
+    let best = 0;
+    let bestValue = logits[0] as number;
+    for (let i = 1; i < n; i++) {
+      if ((logits[i] as number) > bestValue) {
+        bestValue = logits[i] as number;
+        best = i;
+      }
+    }
+    return best;
+  }
   let best = -1;
   let bestValue = -Infinity;
   for (let i = 0; i < logits.length; i++) {

@@ -11,10 +11,21 @@ import { sessionOptions, shortReason, threadCount, type ProviderAttempt, type Pr
 type KvType = 'float32' | 'float16';
 
 export interface KvCache {
-  /** Number of positions held. */
+  /** Number of positions held, stale ones included. */
   length: number;
   /** present/past tensors in input order: layer 0 key, layer 0 value, layer 1 key, ... */
   tensors: Tensor[];
+  /**
+   * Positions whose keys and values are stale (draft tokens the model did not keep), ascending.
+   * The attention mask hides them and position ids skip them, so the model sees the cache as if
+   * they had been cut out, without copying it.
+   */
+  stale?: readonly number[];
+}
+
+/** Positions of the sequence a cache holds: its length less the stale ones. */
+export function sequenceLength(cache: KvCache): number {
+  return cache.length - (cache.stale?.length ?? 0);
 }
 
 export interface GraphShape {
@@ -28,6 +39,13 @@ export interface GraphShape {
 export interface StepResult {
   /** Logits of the last input position, as float32 (the caller may keep and modify them). */
   logits: Float32Array;
+  /**
+   * Logits of the last `rows.length` input positions, oldest first (the last is `logits`). A step of
+   * at most SHORT_STEP_TOKENS tokens has a row per input position when the graph returns them
+   * (Kestrel's export for steps of up to 8 tokens, Optimum's always): what a speculative step needs to
+   * check its draft tokens. Otherwise only the last row.
+   */
+  rows: Float32Array[];
   cache: KvCache;
 }
 
@@ -97,6 +115,21 @@ export function lastRowLogits(data: Float32Array | Uint16Array, dims: readonly n
   const last = data.subarray((rows - 1) * vocab, rows * vocab);
   if (!(last instanceof Float32Array)) return Float32Array.from(last, halfToFloat);
   return rows === 1 ? last : new Float32Array(last);
+}
+
+/**
+ * Every row of a short step's logits as float32, oldest first: views into the binding's fresh copy
+ * (float16 rows are converted). Longer steps (a prompt's prefill) give the last row only, as
+ * lastRowLogits, so a large block of logits nobody reads is not kept alive.
+ */
+export function logitRows(data: Float32Array | Uint16Array, dims: readonly number[]): Float32Array[] {
+  const rows = dims[1] as number;
+  const vocab = dims[2] as number;
+  if (rows <= 1 || rows > SHORT_STEP_TOKENS) return [lastRowLogits(data, dims)];
+  return Array.from({ length: rows }, (_, r) => {
+    const row = data.subarray(r * vocab, (r + 1) * vocab);
+    return row instanceof Float32Array ? row : Float32Array.from(row, halfToFloat);
+  });
 }
 
 /** ORT says this when the file is not a readable ONNX model (truncated, corrupt, not ONNX). */
@@ -175,24 +208,57 @@ export class Decoder {
     return { length: 0, tensors };
   }
 
-  /** Keeps the first `n` positions of a cache (copies: ORT tensors are contiguous [1, heads, len, dim]). */
+  /**
+   * Keeps the first `n` positions of the sequence a cache holds, leaving its stale positions out
+   * (copies: ORT tensors are contiguous [1, heads, len, dim]).
+   */
   truncate(cache: KvCache, n: number): KvCache {
-    if (n >= cache.length) return cache;
-    if (n === 0) return this.emptyCache();
+    const stale = cache.stale ?? [];
+    if (n >= cache.length && stale.length === 0) return cache;
+    // the cache positions to copy, as runs [from, to) between stale positions
+    const runs: Array<[number, number]> = [];
+    let left = Math.min(n, sequenceLength(cache));
+    let at = 0;
+    for (const end of [...stale, cache.length]) {
+      const take = Math.min(end - at, left);
+      if (take > 0) runs.push([at, at + take]);
+      left -= take;
+      at = end + 1;
+      if (left === 0) break;
+    }
+    const kept = runs.reduce((sum, [from, to]) => sum + to - from, 0);
+    if (kept === 0) return this.emptyCache();
     const { kvHeads, headDim, kvType } = this.shape;
     const tensors = cache.tensors.map((t) => {
       const src = t.data as Float32Array | Uint16Array;
-      const dst = kvType === 'float16' ? new Uint16Array(kvHeads * n * headDim) : new Float32Array(kvHeads * n * headDim);
+      const dst = kvType === 'float16' ? new Uint16Array(kvHeads * kept * headDim) : new Float32Array(kvHeads * kept * headDim);
       for (let h = 0; h < kvHeads; h++) {
-        const from = h * cache.length * headDim;
-        dst.set(src.subarray(from, from + n * headDim), h * n * headDim);
+        let to = h * kept * headDim;
+        for (const [from, end] of runs) {
+          const base = (h * cache.length + from) * headDim;
+          dst.set(src.subarray(base, base + (end - from) * headDim), to);
+          to += (end - from) * headDim;
+        }
       }
-      return new ort.Tensor(kvType, dst, [1, kvHeads, n, headDim]);
+      return new ort.Tensor(kvType, dst, [1, kvHeads, kept, headDim]);
     });
-    return { length: n, tensors };
+    return { length: kept, tensors };
   }
 
-  /** Runs `ids` after the cached positions; returns the last position's logits and the grown cache. */
+  /**
+   * Forgets the positions from `keep` on. A graph that takes position ids keeps them as stale
+   * positions (no copy: the next step masks them); one without position ids places every token by
+   * its index in the cache, so the cache is cut (a copy).
+   */
+  discard(cache: KvCache, keep: number): KvCache {
+    if (keep >= cache.length) return cache;
+    if (!this.shape.hasPositionIds) return this.truncate(cache, keep);
+    const stale = [...(cache.stale ?? [])];
+    for (let position = keep; position < cache.length; position++) stale.push(position);
+    return { ...cache, stale };
+  }
+
+  /** Runs `ids` after the cached positions; returns their logits (see StepResult) and the grown cache. */
   step(ids: readonly number[], cache: KvCache): Promise<StepResult> {
     return this.run(this.shortSession && ids.length <= SHORT_STEP_TOKENS ? this.shortSession : this.session, ids, cache);
   }
@@ -200,13 +266,16 @@ export class Decoder {
   private async run(session: InferenceSession, ids: readonly number[], cache: KvCache): Promise<StepResult> {
     const T = ids.length;
     const total = cache.length + T;
+    const mask = new BigInt64Array(total).fill(1n);
+    for (const position of cache.stale ?? []) mask[position] = 0n;
     const feeds: Record<string, Tensor> = {
       input_ids: new ort.Tensor('int64', BigInt64Array.from(ids, (id) => BigInt(id)), [1, T]),
-      attention_mask: new ort.Tensor('int64', new BigInt64Array(total).fill(1n), [1, total]),
+      attention_mask: new ort.Tensor('int64', mask, [1, total]),
     };
     if (this.shape.hasPositionIds) {
+      const first = sequenceLength(cache);
       const positions = new BigInt64Array(T);
-      for (let i = 0; i < T; i++) positions[i] = BigInt(cache.length + i);
+      for (let i = 0; i < T; i++) positions[i] = BigInt(first + i);
       feeds['position_ids'] = new ort.Tensor('int64', positions, [1, T]);
     }
     for (let i = 0; i < this.shape.layers; i++) {
@@ -215,12 +284,13 @@ export class Decoder {
     }
     const out = await session.run(feeds);
     const logits = out['logits'] as Tensor;
-    const lastLogits = lastRowLogits(logits.data as Float32Array | Uint16Array, logits.dims);
+    const rows = logitRows(logits.data as Float32Array | Uint16Array, logits.dims);
     const tensors: Tensor[] = [];
     for (let i = 0; i < this.shape.layers; i++) {
       tensors.push(out[`present.${i}.key`] as Tensor, out[`present.${i}.value`] as Tensor);
     }
-    return { logits: lastLogits, cache: { length: total, tensors } };
+    const grown: KvCache = cache.stale && cache.stale.length > 0 ? { length: total, tensors, stale: cache.stale } : { length: total, tensors };
+    return { logits: rows[rows.length - 1] as Float32Array, rows, cache: grown };
   }
 
   async release(): Promise<void> {
