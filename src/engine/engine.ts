@@ -29,6 +29,8 @@ export interface EngineOptions {
   syntax?: boolean;
   /** Token healing at the cursor (default true). */
   healing?: boolean;
+  /** Speculative decoding with draft tokens from the prompt (default true; false: one token per step, to compare). */
+  drafts?: boolean;
 }
 
 const silentLog: EngineLog = { info: () => {}, warn: () => {} };
@@ -125,7 +127,7 @@ export class CompletionEngine {
       const [model, syntax] = await Promise.all([loadCompletionModel(entry, request.device, request.variant), this.syntaxTools()]);
       const previous = this.current;
       this.inFlight?.abort();
-      this.current = { model, pipeline: new CompletionPipeline(model, syntax, this.options.healing ?? true), device: request.device };
+      this.current = { model, pipeline: new CompletionPipeline(model, syntax, { healing: this.options.healing ?? true, drafts: this.options.drafts ?? true }), device: request.device };
       this.log.info(
         `loaded ${model.entry.id} (${model.variant.name}) on ${model.providerSummary} in ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`,
       );

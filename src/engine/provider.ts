@@ -85,8 +85,8 @@ export class CompletionPipeline {
     private readonly model: LoadedCompletionModel,
     /** Syntax tools by language id. */
     private readonly syntax: ReadonlyMap<string, SyntaxTools> = new Map(),
-    /** Token healing at the cursor (on by default; off to compare). */
-    private readonly healing = true,
+    /** Token healing at the cursor and speculative decoding (both on by default; off to compare). */
+    private readonly options: { healing: boolean; drafts: boolean } = { healing: true, drafts: true },
   ) {
     const python = syntax.get('python');
     this.crossFile = new CrossFileContext(python instanceof PythonSyntax ? python : undefined);
@@ -125,7 +125,7 @@ export class CompletionPipeline {
     // is "x", " =", " fo" but the model saw " foo"), so the last token is taken back and the
     // completion must start by re-typing it, with the model free to pick the token that fits.
     const lastId = prompt.ids[prompt.ids.length - 1] as number;
-    const healText = this.healing && manifest.fimMode === 'spm' && prompt.prefixTokens > 0 && !tokenizer.isSpecial(lastId) ? tokenizer.decode([lastId]) : '';
+    const healText = this.options.healing && manifest.fimMode === 'spm' && prompt.prefixTokens > 0 && !tokenizer.isSpecial(lastId) ? tokenizer.decode([lastId]) : '';
     const promptIds = healText ? prompt.ids.slice(0, -1) : prompt.ids;
     const completionText = (ids: readonly number[]): string => {
       const text = tokenizer.decode(ids);
@@ -151,6 +151,7 @@ export class CompletionPipeline {
       stopIds: new Set([special.endOfText, special.fimPrefix, special.fimSuffix, special.fimMiddle, ...manifest.stopTokenIds]),
       shouldStop,
       ...(healText ? { heal: { text: healText, vocab: tokenizer.vocab() } } : {}),
+      ...(this.options.drafts ? {} : { draftTokens: 0 }),
       ...request.sampling,
     });
     if (request.prefillOnly) return done({ text: null, skipped: 'empty', multiline, fromCache: false });

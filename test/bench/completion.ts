@@ -6,7 +6,9 @@
 //   - the peer: @huggingface/transformers (transformers.js) on the same ONNX file, replaying that
 //     typing: per request the prompt ids Kestrel fed and as many new tokens as Kestrel's model
 //     produced, greedy; p50/p95 and ratios for (a) requests that ran the model, (b) every request
-//     Kestrel answered (completion-cache hits included), and Kestrel cold (no KV reuse) on (a).
+//     Kestrel answered (completion-cache hits included), and Kestrel cold (no KV reuse) on (a);
+//   - what speculative decoding contributes: Kestrel's generator on (a)'s prompts with and without
+//     draft tokens, and how many forward passes the drafts saved.
 // DESIGN.md's budgets are measured here, never in unit tests.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -67,12 +69,18 @@ console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)}
 interface Series { kestrel: number[]; peer: number[] }
 interface PeerResult {
   /** (a) requests where Kestrel ran the model */
-  modelRuns: Series & { kestrelCold: number[]; kestrelModel: number[] };
+  modelRuns: Series & {
+    kestrelCold: number[]; kestrelColdPlain: number[]; kestrelModel: number[];
+    /** Kestrel's generator alone on the same prompts in the same order (KV reuse), with and without drafts */
+    generatorDrafts: number[]; generatorPlain: number[];
+  };
   /** (b) every request Kestrel answered (model runs and completion-cache hits; prefilter declines left out) */
   answered: Series & { fromCompletionCache: number };
   prefilterDeclined: number;
-  /** Kestrel's cold generator and the peer produced the same ids (both plain greedy). */
+  /** Kestrel's cold generator (plain decoding, then with drafts) and the peer produced the same ids. */
   sameTokens: number;
+  sameTokensDrafts: number;
+  steps: number; draftedTokens: number; acceptedDraftTokens: number;
   /** The engine's own ids (token healing constrains its first tokens) equal the peer's. */
   engineSameTokens: number;
   /** model runs where the shadow engine built the same prompt (a check that (b)'s prompts are Kestrel's) */
@@ -119,10 +127,18 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
     const first = log.find((r) => r.model);
     if (first?.model) await runPeer(first.model.promptIds, 2);
     const cold = new Generator(m.decoder, maxPositions(m));
+    const withDrafts = new Generator(m.decoder, maxPositions(m));
+    const plain = new Generator(m.decoder, maxPositions(m));
     const result: PeerResult = {
-      modelRuns: { kestrel: [], peer: [], kestrelCold: [], kestrelModel: [] },
+      modelRuns: { kestrel: [], peer: [], kestrelCold: [], kestrelColdPlain: [], kestrelModel: [], generatorDrafts: [], generatorPlain: [] },
       answered: { kestrel: [], peer: [], fromCompletionCache: 0 },
-      prefilterDeclined: 0, sameTokens: 0, engineSameTokens: 0, shadowSamePrompt: 0, producedTokens: [], promptTokens: [],
+      prefilterDeclined: 0, sameTokens: 0, sameTokensDrafts: 0, engineSameTokens: 0, shadowSamePrompt: 0, producedTokens: [], promptTokens: [],
+      steps: 0, draftedTokens: 0, acceptedDraftTokens: 0,
+    };
+    const timed = async (run: () => Promise<{ tokens: number[] }>): Promise<{ ms: number; tokens: number[] }> => {
+      const t = performance.now();
+      const { tokens } = await run();
+      return { ms: performance.now() - t, tokens };
     };
     for (const request of log) {
       if (request.answer === 'prefilter') {
@@ -141,16 +157,26 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
         continue;
       }
       if (shadowRun && shadowRun.promptIds.join() === run.promptIds.join()) result.shadowSamePrompt++;
-      const t = performance.now();
-      const coldRun = await cold.generate(run.promptIds, { maxTokens: run.producedTokens, reuseCache: false });
-      result.modelRuns.kestrelCold.push(performance.now() - t);
+      const maxTokens = run.producedTokens;
+      const coldRun = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false }));
+      const coldPlain = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false, draftTokens: 0 }));
+      result.modelRuns.kestrelCold.push(coldRun.ms);
+      result.modelRuns.kestrelColdPlain.push(coldPlain.ms);
+      result.modelRuns.generatorDrafts.push((await timed(() => withDrafts.generate(run.promptIds, { maxTokens }))).ms);
+      result.modelRuns.generatorPlain.push((await timed(() => plain.generate(run.promptIds, { maxTokens, draftTokens: 0 }))).ms);
+      result.steps += run.steps;
+      result.draftedTokens += run.draftedTokens;
+      result.acceptedDraftTokens += run.acceptedDraftTokens;
       result.modelRuns.kestrel.push(request.ms);
       result.modelRuns.kestrelModel.push(run.modelMs);
       result.modelRuns.peer.push(theirs.ms);
       result.producedTokens.push(run.producedTokens);
       result.promptTokens.push(run.promptIds.length);
       // Both greedy without constraints on the same prompt: the same graph should pick the same tokens.
-      if (coldRun.tokens.join() === theirs.ids.join()) result.sameTokens++;
+      // With drafts, the int8 graph quantizes the activations of a token and its drafts together,
+      // which can tip a near-tie (fp32: exact, see engine-generate.test.ts).
+      if (coldPlain.tokens.join() === theirs.ids.join()) result.sameTokens++;
+      if (coldRun.tokens.join() === theirs.ids.join()) result.sameTokensDrafts++;
       // The engine's own tokens differ whenever token healing made it re-type the last prompt token.
       if (theirs.ids.slice(0, run.generatedIds.length).join() === run.generatedIds.join()) result.engineSameTokens++;
     }
@@ -184,12 +210,22 @@ else {
   );
   console.log(line(`(a) ${a.kestrel.length} requests that ran the model, engine`, a.kestrel, a.peer));
   console.log(line('    the same, Kestrel cold (no KV reuse)', a.kestrelCold, a.peer));
+  console.log(line('    the same, cold and without draft tokens', a.kestrelColdPlain, a.peer));
+  console.log(line("    Kestrel's generator alone, KV reuse, drafts", a.generatorDrafts, a.peer));
+  console.log(line('    the same without draft tokens', a.generatorPlain, a.peer));
   console.log(
     line(`(b) ${b.kestrel.length} answered requests (${b.fromCompletionCache} from cache)`, b.kestrel, b.peer) +
       `; ${peerResult.prefilterDeclined} keystrokes the prefilter declined are in neither`,
   );
+  const steps = peerResult.steps + a.kestrel.length; // the prefill is a forward pass too
+  const plainSteps = peerResult.producedTokens.reduce((sum, n) => sum + n, 0);
   console.log(
-    `  Kestrel inside ONNX Runtime on (a): p50 ${p50(a.kestrelModel).toFixed(1)} ms; Kestrel's generator (plain greedy) made the peer's tokens on ${peerResult.sameTokens}/${a.kestrel.length} ` +
+    `  speculative decoding on (a): ${steps} forward passes for ${plainSteps} tokens (${(100 * (1 - steps / plainSteps)).toFixed(0)}% fewer); ` +
+      `${peerResult.acceptedDraftTokens} of ${peerResult.draftedTokens} draft tokens kept`,
+  );
+  console.log(
+    `  Kestrel inside ONNX Runtime on (a): p50 ${p50(a.kestrelModel).toFixed(1)} ms; Kestrel's generator made the peer's tokens on ${peerResult.sameTokens}/${a.kestrel.length} ` +
+      `decoding plainly and on ${peerResult.sameTokensDrafts}/${a.kestrel.length} with drafts ` +
       `(the engine, whose token healing makes it re-type the last prompt token first, on ${peerResult.engineSameTokens}); the cache-off engine built the same prompt on ${peerResult.shadowSamePrompt}/${a.kestrel.length}`,
   );
 }
@@ -202,13 +238,17 @@ const report = {
     transformersJs: transformersVersion(),
     modelRuns: {
       requests: peerResult.modelRuns.kestrel.length, kestrel: pair(peerResult.modelRuns.kestrel), kestrelCold: pair(peerResult.modelRuns.kestrelCold),
+      kestrelColdPlain: pair(peerResult.modelRuns.kestrelColdPlain), generatorDrafts: pair(peerResult.modelRuns.generatorDrafts),
+      generatorPlain: pair(peerResult.modelRuns.generatorPlain),
       kestrelInsideOnnxRuntime: pair(peerResult.modelRuns.kestrelModel), transformersJs: pair(peerResult.modelRuns.peer),
     },
     answered: {
       requests: peerResult.answered.kestrel.length, fromCompletionCache: peerResult.answered.fromCompletionCache,
       kestrel: pair(peerResult.answered.kestrel), transformersJs: pair(peerResult.answered.peer),
     },
-    prefilterDeclined: peerResult.prefilterDeclined, sameTokens: peerResult.sameTokens, engineSameTokens: peerResult.engineSameTokens,
+    prefilterDeclined: peerResult.prefilterDeclined, sameTokens: peerResult.sameTokens, sameTokensDrafts: peerResult.sameTokensDrafts,
+    engineSameTokens: peerResult.engineSameTokens,
+    speculative: { steps: peerResult.steps, draftedTokens: peerResult.draftedTokens, acceptedDraftTokens: peerResult.acceptedDraftTokens },
     shadowSamePrompt: peerResult.shadowSamePrompt,
     producedTokens: pair(peerResult.producedTokens), promptTokens: pair(peerResult.promptTokens),
   },

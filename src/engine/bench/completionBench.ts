@@ -43,12 +43,16 @@ export interface ModelRun {
   /** The ids kept (a stop token that ended the run not included). */
   generatedIds: readonly number[];
   /**
-   * New tokens the model produced, the stop token included when one ended the run: a run that
-   * produced n tokens made n forward passes (the prefill and n - 1 decode steps).
+   * New tokens the model produced, the stop token included when one ended the run: plain decoding
+   * makes n forward passes for n tokens (the prefill and n - 1 decode steps).
    */
   producedTokens: number;
   finish: FinishReason;
   modelMs: number;
+  /** Forward passes after the prefill, and the draft tokens they checked and kept (speculative decoding). */
+  steps: number;
+  draftedTokens: number;
+  acceptedDraftTokens: number;
 }
 
 /** One keystroke of a typing replay as the engine answered it. */
@@ -73,6 +77,9 @@ export function modelRunOf(result: CompletionResult): ModelRun | undefined {
     producedTokens: s.generatedIds.length + (s.finish === 'stop-token' ? 1 : 0),
     finish: s.finish,
     modelMs: s.modelMs,
+    steps: s.steps,
+    draftedTokens: s.draftedTokens,
+    acceptedDraftTokens: s.acceptedDraftTokens,
   };
 }
 
@@ -118,7 +125,8 @@ export async function measurePrefill(
     const ttft: number[] = [];
     const decode: number[] = [];
     for (let r = 0; r < repeats; r++) {
-      const result = await generator.generate(prompt, { maxTokens: decodeTokens, reuseCache: false });
+      // one token per step: the model's own decode cost (drafts would make it depend on the text)
+      const result = await generator.generate(prompt, { maxTokens: decodeTokens, reuseCache: false, draftTokens: 0 });
       ttft.push(result.timeToFirstTokenMs);
       decode.push(result.decodeMsPerToken);
     }

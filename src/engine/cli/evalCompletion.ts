@@ -17,6 +17,7 @@ export const EVAL_USAGE = `kestrel eval-completion --files DIR [options]
   --seed S            sampling seed (default 0)
   --with-suffix       give the model the rest of the file after the line (FIM); default: left context only
   --no-healing        turn token healing off (to measure it)
+  --no-drafts         decode one token per step, without speculative draft tokens (to compare)
   --out FILE          write the report (metrics and examples) as JSON
   --model, --models, --device, --variant as for complete`;
 
@@ -57,7 +58,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
   // Sorted by file and position: with left context only, each prompt then extends the previous
   // one in the same file and the KV cache is reused, as while typing.
   const cases = sampleLineCases(files, n, seed).sort((a, b) => (a.file === b.file ? a.prefix.length - b.prefix.length : a.file < b.file ? -1 : 1));
-  const engine: CompletionEngine = engineFromArgs(args, shippedModels, { healing: !args.flags.has('no-healing') });
+  const engine: CompletionEngine = engineFromArgs(args, shippedModels, { healing: !args.flags.has('no-healing'), drafts: !args.flags.has('no-drafts') });
   try {
     const variant = args.options.get('variant')?.at(-1) as VariantName | undefined;
     const model = await engine.load({ model: args.options.get('model')?.at(-1) ?? '', device: deviceFromArgs(args), ...(variant ? { variant } : {}) });
@@ -97,6 +98,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
       seed,
       context: withSuffix ? 'prefix and suffix (FIM)' : 'left context only',
       healing: !args.flags.has('no-healing'),
+      drafts: !args.flags.has('no-drafts'),
       exactMatch: Number(((100 * em) / cases.length).toFixed(2)),
       editSimilarity: Number((es / cases.length).toFixed(2)),
       latencyMs: { p50: Number(percentile(latencies, 0.5).toFixed(1)), p95: Number(percentile(latencies, 0.95).toFixed(1)) },
