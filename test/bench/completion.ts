@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSyn
 import { loadavg, tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { CompletionEngine } from '../../src/engine/engine';
-import { measurePrefill, modelRunOf, percentile, replayTyping, sampleTypedLines, maxPositions, type ReplayedRequest } from '../../src/engine/bench/completionBench';
+import { measurePrefill, modelRunOf, percentile, replayTyping, sampleTypedLines, maxPositions, type ModelRun, type ReplayedRequest } from '../../src/engine/bench/completionBench';
 import { pythonFiles } from '../../src/engine/cli/evalCompletion';
 import { Generator } from '../../src/engine/generate/generator';
 import { SHORT_STEP_TOKENS } from '../../src/engine/session/decoder';
@@ -135,6 +135,7 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
       prefilterDeclined: 0, sameTokens: 0, sameTokensDrafts: 0, engineSameTokens: 0, shadowSamePrompt: 0, producedTokens: [], promptTokens: [],
       steps: 0, draftedTokens: 0, acceptedDraftTokens: 0,
     };
+    const modelRuns: Array<{ run: ModelRun; peerIds: number[] }> = [];
     const timed = async (run: () => Promise<{ tokens: number[] }>): Promise<{ ms: number; tokens: number[] }> => {
       const t = performance.now();
       const { tokens } = await run();
@@ -159,11 +160,8 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
       if (shadowRun && shadowRun.promptIds.join() === run.promptIds.join()) result.shadowSamePrompt++;
       const maxTokens = run.producedTokens;
       const coldRun = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false }));
-      const coldPlain = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false, draftTokens: 0 }));
       result.modelRuns.kestrelCold.push(coldRun.ms);
-      result.modelRuns.kestrelColdPlain.push(coldPlain.ms);
-      result.modelRuns.generatorDrafts.push((await timed(() => withDrafts.generate(run.promptIds, { maxTokens }))).ms);
-      result.modelRuns.generatorPlain.push((await timed(() => plain.generate(run.promptIds, { maxTokens, draftTokens: 0 }))).ms);
+      modelRuns.push({ run, peerIds: theirs.ids });
       result.steps += run.steps;
       result.draftedTokens += run.draftedTokens;
       result.acceptedDraftTokens += run.acceptedDraftTokens;
@@ -175,12 +173,22 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
       // Both greedy without constraints on the same prompt: the same graph should pick the same tokens.
       // With drafts, the int8 graph quantizes the activations of a token and its drafts together,
       // which can tip a near-tie (fp32: exact, see engine-generate.test.ts).
-      if (coldPlain.tokens.join() === theirs.ids.join()) result.sameTokens++;
       if (coldRun.tokens.join() === theirs.ids.join()) result.sameTokensDrafts++;
       // The engine's own tokens differ whenever token healing made it re-type the last prompt token.
       if (theirs.ids.slice(0, run.generatedIds.length).join() === run.generatedIds.join()) result.engineSameTokens++;
     }
     await peerModel.dispose();
+    // What the drafts contribute, in a pass of its own after the peer's, so the peer is timed among
+    // the same work as before they existed: Kestrel's generator alone on (a)'s prompts in order, with
+    // and without drafts (each keeping its own KV cache), and cold without drafts.
+    for (const { run, peerIds } of modelRuns) {
+      const maxTokens = run.producedTokens;
+      const coldPlain = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false, draftTokens: 0 }));
+      result.modelRuns.kestrelColdPlain.push(coldPlain.ms);
+      if (coldPlain.tokens.join() === peerIds.join()) result.sameTokens++;
+      result.modelRuns.generatorDrafts.push((await timed(() => withDrafts.generate(run.promptIds, { maxTokens }))).ms);
+      result.modelRuns.generatorPlain.push((await timed(() => plain.generate(run.promptIds, { maxTokens, draftTokens: 0 }))).ms);
+    }
     return result;
   } finally {
     await shadow.dispose();

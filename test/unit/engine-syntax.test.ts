@@ -38,7 +38,7 @@ test('a suggestion that adds syntax errors is dropped; one that completes the co
   assert.equal(run('print(║)\n', '"a", "b"'), '"a", "b"');
 });
 
-test('the error check (one full and one incremental parse) agrees with parsing both texts from scratch', async () => {
+test('the error check (incremental parses, from the previous check and between the two texts) agrees with parsing both texts from scratch', async () => {
   const python = await syntax;
   const documents = [
     'import os\n\ndef f(x):\n    return x + 1\n\n\nclass A:\n    """Ünïcode — and emoji 🐍 in a docstring."""\n    name = "café"\n\n    def g(self, items):\n        for i in items:\n            print(i)\n',

@@ -5,7 +5,7 @@
  *
  * The .wasm files are found by src/index/grammars.ts, the one tree-sitter loader of the project.
  */
-import type { Node, Parser, Tree } from 'web-tree-sitter';
+import type { Edit, Node, Parser, Tree } from 'web-tree-sitter';
 import { GrammarLoader } from '../../index/grammars';
 import { chooseMultiline } from '../context/mode';
 
@@ -21,6 +21,12 @@ const BEFORE_CHARS = 3000;
 const AFTER_CHARS = 1500;
 
 export class PythonSyntax {
+  /**
+   * The last tree the error check parsed, with its text. Consecutive checks differ by a keystroke and
+   * a suggestion, so the next check parses incrementally from it instead of from scratch.
+   */
+  private last: { text: string; tree: Tree } | null = null;
+
   private constructor(private readonly parser: Parser) {}
 
   /** Loads the Python grammar through the process's grammar loader (one tree-sitter runtime for all). */
@@ -62,11 +68,17 @@ export class PythonSyntax {
   /** True when inserting `completion` at the cursor leaves more syntax errors than the document has now. */
   addsErrors(prefix: string, completion: string, suffix: string): boolean {
     const { text, offset } = windowAround(prefix, suffix);
-    const after = this.parse(text.slice(0, offset) + completion + text.slice(offset));
+    const withCompletion = text.slice(0, offset) + completion + text.slice(offset);
+    const after = this.parseAfterLast(withCompletion);
+    let kept = false;
     try {
       const errorsAfter = countErrors(after);
       // with no errors the suggestion cannot have added any: the document's own parse is not needed
-      if (errorsAfter === 0) return false;
+      if (errorsAfter === 0) {
+        this.keep(withCompletion, after);
+        kept = true;
+        return false;
+      }
       // The document without the suggestion is the same tree with the insertion taken back; an
       // incremental parse re-reads only around the edit (a third of a full parse while typing).
       const start = pointAt(text, offset);
@@ -79,14 +91,29 @@ export class PythonSyntax {
         newEndPosition: start,
       });
       const before = this.parse(text, after);
-      try {
-        return errorsAfter > countErrors(before);
-      } finally {
-        before.delete();
-      }
+      this.keep(text, before);
+      return errorsAfter > countErrors(before);
     } finally {
-      after.delete();
+      if (!kept) after.delete();
     }
+  }
+
+  /** Parses `text` incrementally from the last kept tree (edited to the difference), or from scratch. */
+  private parseAfterLast(text: string): Tree {
+    const last = this.last;
+    if (!last) return this.parse(text);
+    this.last = null;
+    try {
+      last.tree.edit(editBetween(last.text, text));
+      return this.parse(text, last.tree);
+    } finally {
+      last.tree.delete();
+    }
+  }
+
+  private keep(text: string, tree: Tree): void {
+    this.last?.tree.delete();
+    this.last = { text, tree };
   }
 
   /** Error and missing nodes in `text`, parsed from scratch (the tests compare the incremental path with it). */
@@ -111,6 +138,30 @@ function countErrors(tree: Tree): number {
   visit(tree.rootNode);
   return count;
 }
+
+/** The one edit that turns `from` into `to`: what lies between their common beginning and common end. */
+function editBetween(from: string, to: string): Edit {
+  const most = Math.min(from.length, to.length);
+  let start = 0;
+  while (start < most && from.charCodeAt(start) === to.charCodeAt(start)) start++;
+  let tail = 0;
+  while (tail < most - start && from.charCodeAt(from.length - 1 - tail) === to.charCodeAt(to.length - 1 - tail)) tail++;
+  // a surrogate pair cut in two would put the edit inside a character: widen it by one unit
+  if (start > 0 && isHighSurrogate(to.charCodeAt(start - 1))) start--;
+  if (tail > 0 && isLowSurrogate(to.charCodeAt(to.length - tail))) tail--;
+  const startPosition = pointAt(to, start);
+  return {
+    startIndex: start,
+    oldEndIndex: from.length - tail,
+    newEndIndex: to.length - tail,
+    startPosition,
+    oldEndPosition: pointAfter(startPosition, from.slice(start, from.length - tail)),
+    newEndPosition: pointAfter(startPosition, to.slice(start, to.length - tail)),
+  };
+}
+
+const isHighSurrogate = (code: number): boolean => code >= 0xd800 && code <= 0xdbff;
+const isLowSurrogate = (code: number): boolean => code >= 0xdc00 && code <= 0xdfff;
 
 /** Row and column (UTF-16 code units, as web-tree-sitter counts for string input) of `offset`. */
 function pointAt(text: string, offset: number): { row: number; column: number } {
