@@ -60,12 +60,13 @@ console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)}
 // 3. the peer: @huggingface/transformers (transformers.js) on the same ONNX file, fed the requests of
 // the replay above. For every request where Kestrel ran the model, the peer gets the exact prompt
 // ids Kestrel fed (after token healing) and generates exactly as many new tokens as Kestrel's model
-// produced (min_new_tokens = max_new_tokens, greedy), so both make the same number of forward
-// passes over the same prompt. A request Kestrel answered from its completion cache costs the peer,
+// produced (min_new_tokens = max_new_tokens, greedy): the same tokens over the same prompt (Kestrel
+// makes fewer forward passes for them where its draft tokens were right). A request Kestrel answered from its completion cache costs the peer,
 // which has no such cache, a model run: the prompt and token count Kestrel would have used are
 // taken from a second Kestrel engine that replays the same keystrokes with the completion cache off.
-// The cold line is Kestrel's generator on the same prompt ids and token counts with its KV cache
-// dropped before each request: what the KV-cache reuse across keystrokes contributes.
+// The cold lines are Kestrel's generator on the same prompt ids and token counts with its KV cache
+// dropped before each request (what the KV-cache reuse across keystrokes contributes), with and
+// without draft tokens; the generator lines keep the KV cache, with and without drafts.
 interface Series { kestrel: number[]; peer: number[] }
 interface PeerResult {
   /** (a) requests where Kestrel ran the model */
@@ -158,9 +159,6 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
         continue;
       }
       if (shadowRun && shadowRun.promptIds.join() === run.promptIds.join()) result.shadowSamePrompt++;
-      const maxTokens = run.producedTokens;
-      const coldRun = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false }));
-      result.modelRuns.kestrelCold.push(coldRun.ms);
       modelRuns.push({ run, peerIds: theirs.ids });
       result.steps += run.steps;
       result.draftedTokens += run.draftedTokens;
@@ -170,22 +168,25 @@ async function peer(m: LoadedCompletionModel, log: readonly ReplayedRequest[]): 
       result.modelRuns.peer.push(theirs.ms);
       result.producedTokens.push(run.producedTokens);
       result.promptTokens.push(run.promptIds.length);
-      // Both greedy without constraints on the same prompt: the same graph should pick the same tokens.
-      // With drafts, the int8 graph quantizes the activations of a token and its drafts together,
-      // which can tip a near-tie (fp32: exact, see engine-generate.test.ts).
-      if (coldRun.tokens.join() === theirs.ids.join()) result.sameTokensDrafts++;
       // The engine's own tokens differ whenever token healing made it re-type the last prompt token.
       if (theirs.ids.slice(0, run.generatedIds.length).join() === run.generatedIds.join()) result.engineSameTokens++;
     }
     await peerModel.dispose();
-    // What the drafts contribute, in a pass of its own after the peer's, so the peer is timed among
-    // the same work as before they existed: Kestrel's generator alone on (a)'s prompts in order, with
-    // and without drafts (each keeping its own KV cache), and cold without drafts.
+    // Kestrel's generator alone, in a pass of its own: ONNX Runtime's threads keep spinning for a
+    // while after the peer's run, which would slow whatever ran right after it. On (a)'s prompts in
+    // order: cold with and without drafts, and with KV reuse with and without drafts (each generator
+    // keeping its own cache).
     for (const { run, peerIds } of modelRuns) {
       const maxTokens = run.producedTokens;
+      const coldRun = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false }));
       const coldPlain = await timed(() => cold.generate(run.promptIds, { maxTokens, reuseCache: false, draftTokens: 0 }));
+      result.modelRuns.kestrelCold.push(coldRun.ms);
       result.modelRuns.kestrelColdPlain.push(coldPlain.ms);
+      // Both greedy without constraints on the same prompt: the same graph should pick the same tokens.
+      // With drafts, the int8 graph quantizes the activations of a token and its drafts together,
+      // which can tip a near-tie (fp32: exact, see engine-generate.test.ts).
       if (coldPlain.tokens.join() === peerIds.join()) result.sameTokens++;
+      if (coldRun.tokens.join() === peerIds.join()) result.sameTokensDrafts++;
       result.modelRuns.generatorDrafts.push((await timed(() => withDrafts.generate(run.promptIds, { maxTokens }))).ms);
       result.modelRuns.generatorPlain.push((await timed(() => plain.generate(run.promptIds, { maxTokens, draftTokens: 0 }))).ms);
     }
