@@ -102,6 +102,8 @@ for (const variant of Object.keys(meta.files).filter((v) => v !== 'fp16')) {
     // 2. the remaining tokens in one call with the cache
     const multi = await step(session, toks.slice(decode.start, decode.end), decode.start, first.past);
     compare(multi.logits, multi.first, multi.rows, stats);
+    // a step of up to 8 tokens returns a row per token: what speculative decoding checks drafts against
+    assert.equal(multi.rows, decode.end - decode.start, `a ${decode.end - decode.start}-token step returned ${multi.rows} logit rows`);
 
     // 3. the same tokens one at a time, as a decoder loop does
     let past = first.past;
