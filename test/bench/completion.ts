@@ -61,9 +61,10 @@ console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)}
 // the replay above. For every request where Kestrel ran the model, the peer gets the exact prompt
 // ids Kestrel fed (after token healing) and generates exactly as many new tokens as Kestrel's model
 // produced (min_new_tokens = max_new_tokens, greedy): the same tokens over the same prompt (Kestrel
-// makes fewer forward passes for them where its draft tokens were right). A request Kestrel answered from its completion cache costs the peer,
-// which has no such cache, a model run: the prompt and token count Kestrel would have used are
-// taken from a second Kestrel engine that replays the same keystrokes with the completion cache off.
+// makes fewer forward passes for them where its draft tokens were right). A request Kestrel answered
+// from its completion cache costs the peer, which has no such cache, a model run: the prompt and
+// token count Kestrel would have used are taken from a second Kestrel engine that replays the same
+// keystrokes with the completion cache off.
 // The cold lines are Kestrel's generator on the same prompt ids and token counts with its KV cache
 // dropped before each request (what the KV-cache reuse across keystrokes contributes), with and
 // without draft tokens; the generator lines keep the KV cache, with and without drafts.

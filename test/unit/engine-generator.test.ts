@@ -34,7 +34,7 @@ class HistoryDecoder {
   discard(cache: KvCache, keep: number): KvCache {
     if (keep >= cache.length) return cache;
     if (!this.hasPositionIds) return this.truncate(cache, keep);
-    const stale = [...(cache.stale ?? [])];
+    const stale = (cache.stale ?? []).filter((p) => p < keep);
     for (let p = keep; p < cache.length; p++) stale.push(p);
     return { ...cache, stale };
   }

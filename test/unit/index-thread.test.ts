@@ -1,7 +1,7 @@
 // The index thread (dist/indexThread.js, built by esbuild.mjs): it pauses while the PriorityGate is
 // held, answers searches exactly as the same index does in-process, and a thread that dies or is
 // stopped turns every call into a clear error instead of a call that never returns.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,8 +20,16 @@ import { SettingsStore } from '../../src/server/settings';
 const THREAD = 'dist/indexThread.js';
 const EMBEDDER = 'models/kestrel-embed-tiny';
 
+/** Temporary folders of this file's tests, removed once they have all run. */
+const scratchFolders: string[] = [];
+after(() => {
+  for (const folder of scratchFolders) rmSync(folder, { recursive: true, force: true });
+});
+
 function scratch(name: string): string {
-  return mkdtempSync(join(tmpdir(), `kestrel-${name}-`));
+  const folder = mkdtempSync(join(tmpdir(), `kestrel-${name}-`));
+  scratchFolders.push(folder);
+  return folder;
 }
 
 function workspaceCopy(): string {
@@ -87,8 +95,6 @@ test('the index thread pauses while the gate is held, still answers meanwhile, a
     assert.equal((await index.status()).stats.files, summary.filesIndexed);
   } finally {
     await thread.terminate();
-    rmSync(storageFolder, { recursive: true, force: true });
-    rmSync(workspace, { recursive: true, force: true });
   }
 });
 
@@ -125,7 +131,6 @@ test('search through the index thread returns the same hits as the same index in
     await thread.terminate();
     local.close();
     await embedder?.dispose();
-    for (const folder of [localFolder, remoteFolder, workspace]) rmSync(folder, { recursive: true, force: true });
   }
 });
 
@@ -159,8 +164,6 @@ test('a builder thread that dies takes the index thread down with a message that
     await assert.rejects(index.status(), (error: unknown) => error instanceof ThreadStoppedError && /index thread is not running/.test(error.message));
   } finally {
     await thread.terminate();
-    rmSync(storageFolder, { recursive: true, force: true });
-    rmSync(workspace, { recursive: true, force: true });
   }
 });
 
@@ -181,8 +184,7 @@ test('terminate() stops a working thread: its calls reject, and it is not report
     assert.deepEqual(exits, []);
     leave();
   } finally {
-    rmSync(storageFolder, { recursive: true, force: true });
-    rmSync(workspace, { recursive: true, force: true });
+    await thread.terminate();
   }
 });
 

@@ -253,7 +253,7 @@ export class Decoder {
   discard(cache: KvCache, keep: number): KvCache {
     if (keep >= cache.length) return cache;
     if (!this.shape.hasPositionIds) return this.truncate(cache, keep);
-    const stale = [...(cache.stale ?? [])];
+    const stale = (cache.stale ?? []).filter((position) => position < keep);
     for (let position = keep; position < cache.length; position++) stale.push(position);
     return { ...cache, stale };
   }
