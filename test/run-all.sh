@@ -39,8 +39,8 @@ node --test --test-reporter=spec --test-reporter-destination=stdout \
 count_tap "$results/unit.tap" "unit tests"
 
 stage "training recipe (pytest)"
-if [ -d models/training/tests ]; then
-  OMP_NUM_THREADS=1 /usr/bin/python3 -m pytest models/training/tests -q -p no:cacheprovider 2>&1 | tee "$results/pytest.txt"
+if [ -d models/training ]; then
+  OMP_NUM_THREADS=1 /usr/bin/python3 -m pytest models/training -q -p no:cacheprovider 2>&1 | tee "$results/pytest.txt"
   line=$(grep -E '[0-9]+ (passed|failed)' "$results/pytest.txt" | tail -1)
   p=$(grep -oE '[0-9]+ passed' <<<"$line" | awk '{print $1}')
   f=$(grep -oE '[0-9]+ (failed|error|errors)' <<<"$line" | awk '{s+=$1} END {print s+0}')

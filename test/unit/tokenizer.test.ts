@@ -1,6 +1,6 @@
 // The shipped code tokenizer: @huggingface/tokenizers must load models/kestrel-py-tiny/tokenizer.json,
 // produce exactly the ids the Python training recipe produced (models/training/tokenizer.py, stored
-// in models/training/tests/fixtures/tokenizer_roundtrip.json) and decode any UTF-8 text back
+// in models/training/common/tests/fixtures/tokenizer_roundtrip.json) and decode any UTF-8 text back
 // byte for byte: tabs, CRLF, control characters, non-ASCII, emoji, special tokens.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,7 +14,7 @@ const MODEL_DIR = path.join(ROOT, 'models/kestrel-py-tiny');
 const tokenizerText = fs.readFileSync(path.join(MODEL_DIR, 'tokenizer.json'), 'utf8');
 const tokenizer = new Tokenizer(JSON.parse(tokenizerText), {});
 const fixture = JSON.parse(
-  fs.readFileSync(path.join(ROOT, 'models/training/tests/fixtures/tokenizer_roundtrip.json'), 'utf8'),
+  fs.readFileSync(path.join(ROOT, 'models/training/common/tests/fixtures/tokenizer_roundtrip.json'), 'utf8'),
 ) as { tokenizer_sha256: string; cases: { text: string; ids: number[] }[] };
 const meta = JSON.parse(fs.readFileSync(path.join(MODEL_DIR, 'kestrel.json'), 'utf8')) as {
   specialTokens: Record<string, { token: string; id: number }>;

@@ -22,17 +22,18 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import COMMON, WORK, from_training  # noqa: E402
 from data import Specials, get_batch_np, load_split  # noqa: E402
 from model import CONFIGS, GPT, GPTConfig  # noqa: E402
 from schedule import cosine_lr  # noqa: E402
-from make_card import git  # noqa: E402
+from provenance import git  # noqa: E402
 from tokenizer import Tokenizer  # noqa: E402
 
 # -----------------------------------------------------------------------------
 # default config values; config/*.py and --key=value override them
 # I/O
-work_dir = os.path.join(HERE, 'work')  # corpus, tokenized data, tokenizer
+work_dir = WORK  # corpus, tokenized data, tokenizer
 out_dir = 'work/runs/tiny'  # relative paths are taken from models/training
 init_from = 'scratch'  # 'scratch' or 'resume'
 eval_interval = 100  # iterations between validation runs (and checkpoints)
@@ -64,10 +65,10 @@ device = 'cuda' if torch.cuda.is_available() else 'cpu'
 dtype = 'bfloat16' if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else 'float32'
 compile = hasattr(torch, 'compile') and torch.cuda.is_available()
 # -----------------------------------------------------------------------------
-exec(open(os.path.join(HERE, 'configurator.py')).read())  # config files, then --key=value; sets `config`
+exec(open(os.path.join(COMMON, 'configurator.py')).read())  # config files, then --key=value; sets `config`
 config['code_commit'] = git('rev-parse', 'HEAD')  # the code version this run trains with, kept in every checkpoint
-out_dir = os.path.join(HERE, out_dir)
-work_dir = os.path.join(HERE, work_dir)
+out_dir = from_training(out_dir)
+work_dir = from_training(work_dir)
 
 # DDP when launched by torchrun
 ddp = int(os.environ.get('RANK', -1)) != -1

@@ -20,8 +20,8 @@ import { Tokenizer } from '@huggingface/tokenizers';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filter(Boolean)
   .map((s) => s.trim().split(/\s+/)).map(([k, v]) => [k, v ?? 'true']));
-const dir = path.resolve(args.model ?? path.join(HERE, '..', 'kestrel-embed-tiny'));
-const pairsPath = args.pairs ?? path.join(HERE, 'work', 'embed', 'pairs-valid.jsonl');
+const dir = path.resolve(args.model ?? path.join(HERE, '..', '..', 'kestrel-embed-tiny'));
+const pairsPath = args.pairs ?? path.join(process.env.KESTREL_WORK ? path.resolve(process.env.KESTREL_WORK) : path.join(HERE, '..', 'work'), 'embed', 'pairs-valid.jsonl');
 const N = Number(args.n ?? 0);
 const BATCH = Number(args.batch ?? 16);
 const THREADS = Number(args.threads ?? 2);

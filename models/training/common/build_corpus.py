@@ -34,8 +34,8 @@ import zlib
 
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(os.path.dirname(HERE))
+from paths import REPO, WORK
+
 DEFAULT_LISTS = os.path.join(os.path.dirname(REPO), 'shared', 'corpus')
 
 # -----------------------------------------------------------------------------
@@ -268,7 +268,7 @@ def read_shard(path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--lists', default=DEFAULT_LISTS, help='folder with train-packages.txt, valid-packages.txt')
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'), help='cache and output folder')
+    ap.add_argument('--work', default=WORK, help='cache and output folder')
     ap.add_argument('--limit', type=int, default=0, help='seeded random sample of N train packages (0 = all)')
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--packages', default='', help='comma-separated train packages (must be listed)')

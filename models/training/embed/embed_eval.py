@@ -186,7 +186,7 @@ def main():
                 for k, (side, field) in enumerate((('query', 'query'), ('code', 'code')))}
         embed = lambda texts, side: np.stack([rows[side][t] for t in texts])  # noqa: E731
     elif args.ckpt:
-        sys.path.insert(0, HERE)
+        sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
         from embed_data import load_embedder
         embed = load_embedder(args.ckpt)
     res = evaluate(pairs, embed, args.group_size, args.seed)

@@ -28,7 +28,8 @@ import onnx
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import WORK, from_training  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from quantize import quantize_int8, dedupe_tied_head  # noqa: E402
 
@@ -158,13 +159,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
     ap.add_argument('--out', required=True)
-    ap.add_argument('--tokenizer', default=os.path.join(HERE, 'work', 'tokenizer.json'))
+    ap.add_argument('--tokenizer', default=os.path.join(WORK, 'tokenizer.json'))
     ap.add_argument('--fp16', action='store_true', help='also export model.fp16.onnx (needs CUDA)')
     ap.add_argument('--all-logits', action='store_true',
                     help='logits for every input position of every step, (batch, sequence_length, vocab)')
     ap.add_argument('--parity-text', default=os.path.join(HERE, 'tests', 'fixtures', 'parity_snippet.py'))
     args = ap.parse_args()
-    out = args.out if os.path.isabs(args.out) else os.path.join(HERE, args.out)
+    out = from_training(args.out)
     os.makedirs(out, exist_ok=True)
 
     ckpt = torch.load(args.ckpt, map_location='cpu')

@@ -12,18 +12,20 @@ time (data.py), so one tokenization serves every FIM setting.
 import argparse
 import json
 import os
+import sys
 import time
 
 import numpy as np
 
-from tokenizer import Tokenizer
-
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import WORK  # noqa: E402
+from tokenizer import Tokenizer  # noqa: E402
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--work', default=WORK)
     ap.add_argument('--tokenizer', default=None)
     args = ap.parse_args()
     tok = Tokenizer(args.tokenizer or os.path.join(args.work, 'tokenizer.json'))

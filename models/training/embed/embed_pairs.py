@@ -29,6 +29,8 @@ import textwrap
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'common'))
+from paths import WORK  # noqa: E402
 
 MIN_QUERY_TOKENS = 3
 MIN_BODY_LINES = 3
@@ -135,7 +137,7 @@ def write_jsonl(path, rows):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--work', default=WORK)
     args = ap.parse_args()
     out = os.path.join(args.work, 'embed')
     os.makedirs(out, exist_ok=True)

@@ -24,7 +24,8 @@ import time
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import WORK  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 from tokenizer import Tokenizer  # noqa: E402
 
@@ -77,7 +78,7 @@ def complete_line(model, tok, prefix, max_context, max_new=48):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', required=True)
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--work', default=WORK)
     ap.add_argument('--lines', type=int, default=500)
     ap.add_argument('--seed', type=int, default=0)
     ap.add_argument('--context', type=int, default=0, help='prompt+generation tokens; default: training seq_len')

@@ -3,10 +3,11 @@ import os
 
 import pytest
 
+from paths import MODELS
 from tokenizer import FIXTURE_TEXTS, PyBPE, bytes_to_unicode
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SHIPPED = os.path.join(HERE, '..', '..', 'kestrel-py-tiny', 'tokenizer.json')
+SHIPPED = os.path.join(MODELS, 'kestrel-py-tiny', 'tokenizer.json')
 
 
 def micro_tokenizer():

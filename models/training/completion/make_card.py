@@ -23,7 +23,9 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import WORK, from_training  # noqa: E402
+from provenance import git, sha256  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 
 # the completion recipe's own files (models/training also holds other recipes)
@@ -56,12 +58,12 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--id', required=True)
     ap.add_argument('--display-name', required=True)
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--work', default=WORK)
     ap.add_argument('--train-commit', default=None,
                     help='commit the training ran from (default: the one train.py recorded, else HEAD)')
     args = ap.parse_args()
-    run = args.run if os.path.isabs(args.run) else os.path.join(HERE, args.run)
-    out = args.out if os.path.isabs(args.out) else os.path.join(HERE, args.out)
+    run = from_training(args.run)
+    out = from_training(args.out)
 
     ckpt = torch.load(os.path.join(run, 'ckpt.pt'), map_location='cpu')
     cfg, margs = ckpt['config'], ckpt['model_args']

@@ -21,10 +21,11 @@ import sys
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import WORK, from_training  # noqa: E402
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
 from embed_model import Encoder, EncoderConfig  # noqa: E402
-from make_card import git, sha256  # noqa: E402  (the completion card's helpers)
+from provenance import git, sha256  # noqa: E402
 
 # reference.json tolerances, checked by test/unit/embedding-onnx-parity.test.ts
 FP32_MAX_ABS = 1e-4
@@ -50,10 +51,10 @@ def main():
     ap.add_argument('--out', default='../kestrel-embed-tiny')
     ap.add_argument('--id', default='kestrel-embed-tiny')
     ap.add_argument('--display-name', default='Kestrel code-search embedder, tiny (CPU-trained)')
-    ap.add_argument('--work', default=os.path.join(HERE, 'work'))
+    ap.add_argument('--work', default=WORK)
     args = ap.parse_args()
-    run = os.path.join(HERE, args.run)
-    out = os.path.join(HERE, args.out)
+    run = from_training(args.run)
+    out = from_training(args.out)
 
     ckpt = torch.load(os.path.join(run, 'ckpt.pt'), map_location='cpu')
     cfg, margs = ckpt['config'], ckpt['model_args']
@@ -127,7 +128,7 @@ def main():
             'dataManifestSha256': manifest_digest,
             'data': {'pairs': pairs, **{k: summary[k] for k in ('train_packages', 'train_files', 'valid_packages',
                                                                  'valid_files', 'stdlib')}},
-            'baseTokenizerSha256': sha256(os.path.join(HERE, cfg['tokenizer'])),
+            'baseTokenizerSha256': sha256(from_training(cfg['tokenizer'])),
             'config': cfg,
             'modelArgs': margs,
             'codeCommit': ckpt.get('commit'),

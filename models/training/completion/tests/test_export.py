@@ -13,7 +13,7 @@ from export import SHORT_STEP_ROWS, export_onnx, io_names, parity_reference
 from model import GPT, GPTConfig
 from quantize import quantize_int8
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from paths import REPO
 ORT = os.path.join(REPO, 'node_modules', 'onnxruntime-node')
 
 # runs parity.json through onnxruntime-node: prefill with an empty cache, then decode with the cache

@@ -27,7 +27,7 @@ const args = Object.fromEntries(process.argv.slice(2).join(' ').split('--').filt
   .map((s) => s.trim().split(/\s+/)).map(([k, v]) => [k, v ?? 'true']));
 const VOCAB = Number(args.vocab ?? 16384);
 const MAX_BYTES = Number(args['max-mb'] ?? 48) * 1e6;
-const WORK = path.join(HERE, 'work');
+const WORK = process.env.KESTREL_WORK ? path.resolve(process.env.KESTREL_WORK) : path.join(HERE, '..', 'work');
 const OUT = args.out ?? path.join(WORK, 'tokenizer.json');
 export const SPECIAL = ['<|endoftext|>', '<fim_prefix>', '<fim_middle>', '<fim_suffix>'];
 

@@ -22,7 +22,8 @@ import onnx
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import MODELS, WORK, from_training  # noqa: E402
 from embed_model import Encoder, EncoderConfig  # noqa: E402
 from quantize import quantize_int8  # noqa: E402  (the model factory's quantiser)
 from tokenizer import Tokenizer  # noqa: E402
@@ -99,8 +100,8 @@ def reference(model, tok):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--ckpt', default=os.path.join(HERE, 'work', 'embed', 'runs', 'tiny', 'ckpt.pt'))
-    ap.add_argument('--out', default=os.path.join(os.path.dirname(HERE), 'kestrel-embed-tiny'))
+    ap.add_argument('--ckpt', default=os.path.join(WORK, 'embed', 'runs', 'tiny', 'ckpt.pt'))
+    ap.add_argument('--out', default=os.path.join(MODELS, 'kestrel-embed-tiny'))
     ap.add_argument('--random', default='', help='skip the checkpoint: random weights of this size (speed tests)')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
@@ -116,7 +117,7 @@ def main():
         model.load_state_dict(ckpt['model'])
     model.eval()
 
-    base_spec = json.load(open(os.path.join(HERE, ckpt['config']['tokenizer']), encoding='utf-8'))
+    base_spec = json.load(open(from_training(ckpt['config']['tokenizer']), encoding='utf-8'))
     spec = embed_tokenizer_spec(base_spec)
     tok_path = os.path.join(args.out, 'tokenizer.json')
     with open(tok_path, 'w', encoding='utf-8') as f:

@@ -16,7 +16,7 @@ from embed_model import Encoder, EncoderConfig
 from quantize import quantize_int8
 from tokenizer import PyBPE
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+from paths import REPO
 ORT = os.path.join(REPO, 'node_modules', 'onnxruntime-node')
 
 RUN_ORT = r'''

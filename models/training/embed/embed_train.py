@@ -29,14 +29,15 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
+from paths import COMMON, WORK, from_training  # noqa: E402
 from embed_data import (Embedder, code_views, embed_tokenizer, pad, pair_batch_indices,  # noqa: E402
                         tokenize_file)
 from embed_eval import evaluate, read_pairs  # noqa: E402
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
 from embed_model import CONFIGS, Encoder, EncoderConfig  # noqa: E402
 from schedule import cosine_lr  # noqa: E402
-from make_card import git  # noqa: E402
+from provenance import git  # noqa: E402
 
 # -----------------------------------------------------------------------------
 # default config values; config/embed_*.py and --key=value override them
@@ -74,9 +75,9 @@ beta1, beta2 = 0.9, 0.98
 grad_clip = 1.0
 device = 'cuda' if torch.cuda.is_available() else 'cpu'
 # -----------------------------------------------------------------------------
-exec(open(os.path.join(HERE, 'configurator.py')).read())  # config files, then --key=value; sets `config`
+exec(open(os.path.join(COMMON, 'configurator.py')).read())  # config files, then --key=value; sets `config`
 # `config` keeps paths as given: relative to models/training
-out_dir, work_dir, tokenizer = (os.path.join(HERE, p) for p in (out_dir, work_dir, tokenizer))
+out_dir, work_dir, tokenizer = (from_training(p) for p in (out_dir, work_dir, tokenizer))
 os.makedirs(out_dir, exist_ok=True)
 print(json.dumps(config, indent=1))
 torch.manual_seed(seed)
@@ -123,7 +124,7 @@ if ckpt is not None:
     model.load_state_dict(ckpt['model'])
 elif init_tok_emb:
     # the completion model's token embeddings (same tokenizer) as a warm start, when widths match
-    src = torch.load(os.path.join(HERE, init_tok_emb), map_location='cpu')['model']['embed.weight']
+    src = torch.load(from_training(init_tok_emb), map_location='cpu')['model']['embed.weight']
     assert src.shape[1] == model.cfg.n_embd, 'init_tok_emb: width differs'
     with torch.no_grad():
         model.tok_emb.weight[:src.shape[0]] = src
