@@ -77,7 +77,7 @@ if (!production) {
 
 // web-tree-sitter's runtime and the grammars are WebAssembly files loaded at run time: the worker
 // and CLI find them beside their bundle (dist/tree-sitter.wasm, dist/grammars/). The index chunks
-// these languages (src/index/languages.ts); javascript also serves JSX.
+// these languages (src/shared/languages/languages.ts); javascript also serves JSX.
 // node-sqlite3-wasm (bundled) loads its .wasm from the bundle's own folder: dist/node-sqlite3-wasm.wasm.
 const GRAMMARS = ['python', 'javascript', 'typescript', 'tsx', 'go', 'java', 'ruby', 'php', 'rust'];
 function copyWasm() {

@@ -5,8 +5,8 @@
  */
 import { RequestType, RequestType0, NotificationType } from 'vscode-languageserver-protocol';
 
-import type { DeviceSetting } from './devices';
-export { DEVICE_SETTINGS, type DeviceSetting } from './devices';
+import type { DeviceSetting } from './shared/devices/deviceSetting';
+export { DEVICE_SETTINGS, type DeviceSetting } from './shared/devices/deviceSetting';
 
 export interface LoadedModel {
   id: string;

@@ -4,12 +4,12 @@
  * completions through the pipeline (provider.ts). One completion runs at a time; a new request
  * cancels the one in flight.
  */
-import type { DeviceSetting } from '../protocol';
-import { EngineError, isAbortError } from './errors';
+import type { DeviceSetting } from '../shared/devices/deviceSetting';
+import { EngineError, isAbortError } from '../shared/errors/errors';
 import { CompletionPipeline, type CompletionRequest, type CompletionResult, type SyntaxTools } from './provider';
 import { PythonSyntax } from './syntax/python';
-import type { VariantName } from './registry/manifest';
-import { isUsable, scanModels, type ModelEntry } from './registry/registry';
+import type { VariantName } from '../shared/models/manifest';
+import { isUsable, scanModels, type ModelEntry } from '../shared/models/registry';
 import { describeProblems, loadCompletionModel, type LoadedCompletionModel } from './session/model';
 
 export interface EngineLog {

@@ -10,7 +10,7 @@ import { CrossFileContext } from './context/crossFile';
 import { chooseMultiline } from './context/mode';
 import type { OpenDocument } from './context/snippets';
 import { PythonSyntax } from './syntax/python';
-import { isAbortError } from './errors';
+import { isAbortError } from '../shared/errors/errors';
 import type { GenerateResult } from './generate/generator';
 import type { SamplingOptions } from './generate/sampler';
 import { POSTPROCESS_STEPS, postprocess, type PostprocessContext } from './postprocess';

@@ -1,7 +1,8 @@
 import * as vscode from 'vscode';
 import type { IndexProgressParams } from '../protocol';
-import type { Ctx } from './ctx';
+import type { Config } from './config';
 import { errorMessage } from './errorMessage';
+import type { WorkerClient, WorkerState } from './workerClient';
 
 /**
  * A run with this many files to (re)index gets a notification; fewer finish in a second or two,
@@ -36,6 +37,20 @@ export function wantsNotification(p: IndexProgressParams): boolean {
   return p.indexing && phase === 'indexing' && filesTotal > 0 && (filesTotal >= NOTIFY_MIN_FILES || filesTotal === filesSeen);
 }
 
+/**
+ * What the progress UI reads from the extension's Ctx. Declared here rather than importing Ctx, which
+ * owns this UI: the two modules would otherwise import each other.
+ */
+export interface IndexProgressSource {
+  readonly config: Config;
+  readonly output: vscode.LogOutputChannel;
+  /** The index's latest progress report, once the worker sent one. */
+  readonly indexProgress: IndexProgressParams | undefined;
+  onDidChangeIndexProgress(listener: (progress: IndexProgressParams) => void): vscode.Disposable;
+  onDidChangeState(listener: (state: WorkerState) => void): vscode.Disposable;
+  worker(): Promise<Pick<WorkerClient, 'cancelIndex'>>;
+}
+
 interface OpenNotification {
   record: IndexNotificationRecord;
   report: (p: IndexProgressParams) => void;
@@ -60,7 +75,7 @@ export class IndexProgressUi implements vscode.Disposable {
   private readonly records: IndexNotificationRecord[] = [];
   private readonly subscriptions: vscode.Disposable[];
 
-  constructor(private readonly ctx: Ctx) {
+  constructor(private readonly ctx: IndexProgressSource) {
     this.subscriptions = [
       ctx.onDidChangeIndexProgress((p) => this.update(p)),
       // A worker that stops mid-run sends no last report; the next one resumes the run and reports anew.

@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import { DEVICE_SETTINGS, type DeviceSetting } from '../devices';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../shared/devices/deviceSetting';
 import type { ModelInfo, ModelState } from '../protocol';
 import type { Ctx } from './ctx';
 import { errorMessage } from './errorMessage';

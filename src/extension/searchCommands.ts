@@ -1,6 +1,6 @@
 import * as vscode from 'vscode';
 import type { IndexRange, SearchHitInfo, SearchResult } from '../protocol';
-import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../webview/queryFilters';
+import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../shared/search/queryFilters';
 import type { Ctx } from './ctx';
 import { errorMessage } from './errorMessage';
 import { formatIndexStatus } from './indexReport';

@@ -1,8 +1,8 @@
 import * as vscode from 'vscode';
-import { languageOf } from '../index/languages';
+import { languageOf } from '../shared/languages/languages';
 import type { IndexProgressParams, SearchHitInfo } from '../protocol';
 import type { FromWebview, PanelHit, ToWebview } from '../webview/messages';
-import { searchRequest, type EffectiveFilters, type FilterControls } from '../webview/queryFilters';
+import { searchRequest, type EffectiveFilters, type FilterControls } from '../shared/search/queryFilters';
 import { COMMANDS } from './commandIds';
 import type { Ctx } from './ctx';
 import { errorMessage } from './errorMessage';

@@ -42,7 +42,7 @@ import {
   type WorkerSettings,
   type WorkerStatus,
 } from '../protocol';
-import { RestartPolicy } from '../restartPolicy';
+import { RestartPolicy } from '../shared/restart/restartPolicy';
 import { WorkerTimeoutError, WorkerUnavailableError } from './errors';
 import { errorMessage } from './errorMessage';
 

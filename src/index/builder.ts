@@ -4,10 +4,10 @@
  * thread (builderThread.ts) runs one at the lowest CPU priority; nothing here knows which thread it
  * is in. It keeps no index state: the index thread decides what to chunk and embed, and stores it.
  */
-import { errorMessage } from '../engine/errors';
-import { inspectModelDir } from '../engine/registry/registry';
+import { errorMessage } from '../shared/errors/errors';
+import { inspectModelDir } from '../shared/models/registry';
 import { chunkerFor, type Chunker } from './chunker';
-import { GrammarLoader } from './grammars';
+import { GrammarLoader } from '../shared/grammars/grammars';
 import { OnnxEmbedder } from './onnxEmbedder';
 import type { BuilderMethods, EmbedderInfo } from './threadProtocol';
 

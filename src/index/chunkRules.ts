@@ -7,7 +7,7 @@
  * not, so nested functions stay part of their parent.
  */
 import type { Node } from 'web-tree-sitter';
-import type { SyntaxLanguage } from './languages';
+import type { SyntaxLanguage } from '../shared/languages/languages';
 
 export type DefinitionKind = 'function' | 'method' | 'class' | 'type';
 

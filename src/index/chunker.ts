@@ -8,8 +8,8 @@
 import type { Node, Parser } from 'web-tree-sitter';
 import { BETWEEN_DOC_AND_DEFINITION, COMMENT_TYPES, rulesFor, type Definition, type LanguageRules } from './chunkRules';
 import type { Embedder } from './embedder';
-import type { GrammarLoader } from './grammars';
-import { isSyntaxLanguage, type SyntaxLanguage } from './languages';
+import type { GrammarLoader } from '../shared/grammars/grammars';
+import { isSyntaxLanguage, type SyntaxLanguage } from '../shared/languages/languages';
 
 /** Part of the index signature: bump when chunk boundaries or fields change (forces a re-chunk). */
 export const CHUNKER_VERSION = 1;

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import { availableParallelism, homedir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { DEVICE_SETTINGS, type DeviceSetting } from '../protocol';
-import { intOption, parseArgs, type ParsedArgs } from '../engine/cli/args';
-import { errorMessage } from '../engine/errors';
-import { scanModels } from '../engine/registry/registry';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../shared/devices/deviceSetting';
+import { intOption, parseArgs, type ParsedArgs } from '../shared/cli/args';
+import { errorMessage } from '../shared/errors/errors';
+import { scanModels } from '../shared/models/registry';
 import type { Embedder } from './embedder';
 import { evaluateSearch, formatEvalSearch, readPairs } from './evalSearch';
 import type { IndexProgress } from './indexer';

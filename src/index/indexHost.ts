@@ -9,8 +9,8 @@
  * before even while indexing runs on a busy machine. It therefore loads the model twice: once here
  * for queries, once in the builder for code.
  */
-import { errorMessage } from '../engine/errors';
-import { inspectModelDir } from '../engine/registry/registry';
+import { errorMessage } from '../shared/errors/errors';
+import { inspectModelDir } from '../shared/models/registry';
 import { describeEmbedder } from './builder';
 import { OnnxEmbedder } from './onnxEmbedder';
 import type { BuilderMethods, EmbedderLoad, HostArgs, HostEvent, HostMethod, HostMethods, HostResult, LogEvent } from './threadProtocol';

@@ -13,11 +13,11 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
-import type { DeviceSetting } from '../protocol';
-import { EngineError } from '../engine/errors';
-import type { ModelManifest, VariantName } from '../engine/registry/manifest';
-import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../engine/registry/registry';
-import { describeAttempts, openWithFallback, sessionOptions, type ProviderAttempt } from '../engine/session/providers';
+import type { DeviceSetting } from '../shared/devices/deviceSetting';
+import { EngineError } from '../shared/errors/errors';
+import type { ModelManifest, VariantName } from '../shared/models/manifest';
+import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../shared/models/registry';
+import { describeAttempts, openWithFallback, sessionOptions, type ProviderAttempt } from '../shared/devices/providers';
 import type { EmbedKind, Embedder } from './embedder';
 
 export interface EmbeddingSpec {

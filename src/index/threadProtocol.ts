@@ -3,7 +3,7 @@
  * (builderThread.ts) say to each other, as method tables for threadRpc.ts: the calls each thread
  * answers with their results, and the events it raises. Everything here must survive structured cloning.
  */
-import type { DeviceSetting } from '../devices';
+import type { DeviceSetting } from '../shared/devices/deviceSetting';
 import type { Chunk } from './chunker';
 import type { FileUpdate, IndexProgress, IndexRunSummary } from './indexer';
 import type { SearchHit, SearchOptions } from './search';

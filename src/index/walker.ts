@@ -11,7 +11,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { HEAD_BYTES, VCS_FOLDERS, skipByContent, skipByName, type SkipReason } from './fileFilters';
 import { GitignoreFile, IgnoreStack } from './gitignore';
 import { GlobSet } from './glob';
-import { languageOf } from './languages';
+import { languageOf } from '../shared/languages/languages';
 
 export interface WalkOptions {
   /** Absolute paths of the workspace folders. */

@@ -6,7 +6,7 @@
  */
 import { chunkerFor, type Chunker } from './chunker';
 import type { Embedder } from './embedder';
-import { GrammarLoader } from './grammars';
+import { GrammarLoader } from '../shared/grammars/grammars';
 import { Indexer, storeOptionsFor, type ChunkSource, type CodeEmbedder, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
 import { IndexSearch, type SearchHit, type SearchOptions } from './search';
 import { IndexStore, isCorruptionError, type StoreStats } from './store';

@@ -2,9 +2,9 @@ import type { Connection, InlineCompletionList, InlineCompletionParams, TextDocu
 import { ErrorCodes, MessageType, ResponseError, ShowMessageNotification } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
 import { CompletionEngine } from '../engine/engine';
-import { EngineError, errorMessage, isAbortError } from '../engine/errors';
-import type { VariantName } from '../engine/registry/manifest';
-import type { ModelEntry } from '../engine/registry/registry';
+import { EngineError, errorMessage, isAbortError } from '../shared/errors/errors';
+import type { VariantName } from '../shared/models/manifest';
+import type { ModelEntry } from '../shared/models/registry';
 import type { LoadedCompletionModel } from '../engine/session/model';
 import type { CompletionRequest } from '../engine/provider';
 import {

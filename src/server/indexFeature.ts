@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join, relative, isAbsolute } from 'node:path';
 import type { CancellationToken, Connection } from 'vscode-languageserver/node';
-import { errorMessage } from '../engine/errors';
+import { errorMessage } from '../shared/errors/errors';
 import type { IndexProgress, IndexRunSummary } from '../index/indexer';
 import type { PriorityGate } from '../index/priorityGate';
 import type { SearchHit, SearchOptions } from '../index/search';
@@ -26,7 +26,7 @@ import {
   type WorkerSettings,
   type LoadedModel,
 } from '../protocol';
-import { RestartPolicy } from '../restartPolicy';
+import { RestartPolicy } from '../shared/restart/restartPolicy';
 import type { Feature } from './feature';
 import type { Logger } from './logger';
 import type { SettingsStore } from './settings';

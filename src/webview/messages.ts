@@ -1,5 +1,5 @@
 /** Messages between the Search view's script and the extension: a typed union on `type`, shared by both sides. */
-import type { EffectiveFilters, FilterControls } from './queryFilters';
+import type { EffectiveFilters, FilterControls } from '../shared/search/queryFilters';
 
 /** One result as the Search view shows it (workspace text: it reaches the page as text only). */
 export interface PanelHit {

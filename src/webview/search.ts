@@ -4,7 +4,7 @@
  * (see ./searchRender), never innerHTML, so workspace text can never become markup.
  */
 import type { FromWebview, PanelHit, ToWebview } from './messages';
-import { describeFilters, effectiveFilters, parseQuery, type EffectiveFilters, type FilterControls } from './queryFilters';
+import { describeFilters, effectiveFilters, parseQuery, type EffectiveFilters, type FilterControls } from '../shared/search/queryFilters';
 import { renderHit, type ElementFactory } from './searchRender';
 
 interface VsCodeApi {

@@ -19,7 +19,7 @@ import { pythonFiles } from '../../src/engine/cli/evalCompletion';
 import { Generator } from '../../src/engine/generate/generator';
 import { SHORT_STEP_TOKENS } from '../../src/engine/session/decoder';
 import type { LoadedCompletionModel } from '../../src/engine/session/model';
-import { threadCount } from '../../src/engine/session/providers';
+import { threadCount } from '../../src/shared/devices/providers';
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);

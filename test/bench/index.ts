@@ -31,7 +31,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { inspectModelDir } from '../../src/engine/registry/registry';
+import { inspectModelDir } from '../../src/shared/models/registry';
 import type { Chunk } from '../../src/index/chunker';
 import type { Embedder } from '../../src/index/embedder';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';

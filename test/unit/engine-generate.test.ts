@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CompletionEngine } from '../../src/engine/engine';
-import { EngineError, isAbortError } from '../../src/engine/errors';
+import { EngineError, isAbortError } from '../../src/shared/errors/errors';
 import { Generator } from '../../src/engine/generate/generator';
-import { inspectModelDir } from '../../src/engine/registry/registry';
+import { inspectModelDir } from '../../src/shared/models/registry';
 import { loadCompletionModel, type LoadedCompletionModel } from '../../src/engine/session/model';
 
 const MODEL_DIR = resolve(process.env.KESTREL_TEST_MODEL_DIR ?? 'models/kestrel-py-tiny');

@@ -3,7 +3,7 @@
 // against the real model are in engine-generate.test.ts.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { isAbortError } from '../../src/engine/errors';
+import { isAbortError } from '../../src/shared/errors/errors';
 import { Generator } from '../../src/engine/generate/generator';
 import type { Decoder, KvCache } from '../../src/engine/session/decoder';
 import { VocabIndex } from '../../src/engine/tokenize/tokenizer';

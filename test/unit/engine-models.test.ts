@@ -5,11 +5,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { CompletionEngine } from '../../src/engine/engine';
-import { EngineError } from '../../src/engine/errors';
-import { parseManifest } from '../../src/engine/registry/manifest';
-import { inspectModelDir, scanModels } from '../../src/engine/registry/registry';
+import { EngineError } from '../../src/shared/errors/errors';
+import { parseManifest } from '../../src/shared/models/manifest';
+import { inspectModelDir, scanModels } from '../../src/shared/models/registry';
 import { Decoder, lastRowLogits } from '../../src/engine/session/decoder';
-import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/engine/session/providers';
+import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/shared/devices/providers';
 import { byteLevelTokenizerJson, identityOnnx } from './support/fixtures';
 
 const MANIFEST = {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Chunker, type Chunk } from '../../src/index/chunker';
-import { GrammarLoader } from '../../src/index/grammars';
-import { languageOf, SYNTAX_LANGUAGES } from '../../src/index/languages';
+import { GrammarLoader } from '../../src/shared/grammars/grammars';
+import { languageOf, SYNTAX_LANGUAGES } from '../../src/shared/languages/languages';
 
 const FIXTURES = join(process.cwd(), 'test/fixtures/index/chunks');
 const grammars = new GrammarLoader();

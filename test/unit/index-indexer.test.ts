@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, rmSync, statSync, utimesSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { Chunker } from '../../src/index/chunker';
-import { GrammarLoader } from '../../src/index/grammars';
+import { GrammarLoader } from '../../src/shared/grammars/grammars';
 import { Indexer, storeOptionsFor, type IndexProgress } from '../../src/index/indexer';
 import { ForegroundWatch, PriorityGate } from '../../src/index/priorityGate';
 import { IndexStore } from '../../src/index/store';

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EngineError } from '../../src/engine/errors';
-import { inspectModelDir } from '../../src/engine/registry/registry';
+import { EngineError } from '../../src/shared/errors/errors';
+import { inspectModelDir } from '../../src/shared/models/registry';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';
 
 /**

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Chunker } from '../../src/index/chunker';
-import { GrammarLoader } from '../../src/index/grammars';
+import { GrammarLoader } from '../../src/shared/grammars/grammars';
 import { Indexer, storeOptionsFor } from '../../src/index/indexer';
 import { IndexSearch } from '../../src/index/search';
 import { IndexStore } from '../../src/index/store';

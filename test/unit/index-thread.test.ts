@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'vscode-languageserver/node';
-import { inspectModelDir } from '../../src/engine/registry/registry';
+import { inspectModelDir } from '../../src/shared/models/registry';
 import type { IndexProgress } from '../../src/index/indexer';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';
 import { ForegroundWatch, PriorityGate } from '../../src/index/priorityGate';

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../../src/webview/queryFilters';
+import { describeFilters, effectiveFilters, parseQuery, searchRequest } from '../../src/shared/search/queryFilters';
 
 test('lang: and path: tokens become filters and leave the rest of the query as the search text', () => {
   assert.deepEqual(parseQuery('lang:python path:src/** parse the config'), { text: 'parse the config', languages: ['python'], pathGlob: 'src/**' });
@@ -68,7 +68,7 @@ test('the summary names the filters in force', () => {
 });
 
 test('the parser is plain: the webview bundles it, so it imports neither vscode nor Node', () => {
-  const source = readFileSync('src/webview/queryFilters.ts', 'utf8');
+  const source = readFileSync('src/shared/search/queryFilters.ts', 'utf8');
   assert.doesNotMatch(source, /^import\s/mu);
   assert.doesNotMatch(source, /require\(/u);
 });

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE_DELAY_MS, MAX_ATTEMPTS, MAX_DELAY_MS, RestartPolicy, WINDOW_MS } from '../../src/restartPolicy';
+import { BASE_DELAY_MS, MAX_ATTEMPTS, MAX_DELAY_MS, RestartPolicy, WINDOW_MS } from '../../src/shared/restart/restartPolicy';
 
 test('a crashed worker restarts with exponential backoff', () => {
   let now = 0;

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { measurePrefill, replayTyping, sampleTypedLines } from '../bench/completionBench';
-import type { VariantName } from '../registry/manifest';
-import { intOption, parseArgs } from './args';
+import type { VariantName } from '../../shared/models/manifest';
+import { intOption, parseArgs } from '../../shared/cli/args';
 import { deviceFromArgs, engineFromArgs } from './complete';
 import { pythonFiles } from './evalCompletion';
 

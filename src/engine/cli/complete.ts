@@ -4,10 +4,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEVICE_SETTINGS, type DeviceSetting } from '../../protocol';
+import { DEVICE_SETTINGS, type DeviceSetting } from '../../shared/devices/deviceSetting';
 import { CompletionEngine, type EngineOptions } from '../engine';
-import type { VariantName } from '../registry/manifest';
-import { intOption, parseArgs, type ParsedArgs } from './args';
+import type { VariantName } from '../../shared/models/manifest';
+import { intOption, parseArgs, type ParsedArgs } from '../../shared/cli/args';
 
 export const COMPLETE_USAGE = `kestrel complete FILE:LINE:COL [options]
   --model ID          model id (default: the default model)

@@ -7,8 +7,8 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { editSimilarity, exactMatch, sampleLineCases } from '../eval/metrics';
-import type { VariantName } from '../registry/manifest';
-import { intOption, parseArgs } from './args';
+import type { VariantName } from '../../shared/models/manifest';
+import { intOption, parseArgs } from '../../shared/cli/args';
 import { deviceFromArgs, engineFromArgs } from './complete';
 import { CompletionEngine } from '../engine';
 

@@ -5,7 +5,7 @@
  * shared part. Cancellation is checked between steps; the cache stays valid after a cancel, so the
  * next keystroke still reuses the prefill the cancelled one paid for.
  */
-import { AbortedError, throwIfAborted } from '../errors';
+import { AbortedError, throwIfAborted } from '../../shared/errors/errors';
 import { sequenceLength, type Decoder, type KvCache } from '../session/decoder';
 import type { VocabIndex } from '../tokenize/tokenizer';
 import { PromptLookup } from './promptLookup';

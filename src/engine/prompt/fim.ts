@@ -8,7 +8,7 @@
  * when the prefix outgrows the budget the start jumps forward by a quarter of the budget at once
  * rather than one token per keystroke.
  */
-import type { FimMode } from '../registry/manifest';
+import type { FimMode } from '../../shared/models/manifest';
 import { isStableCut } from '../tokenize/chunks';
 import type { KestrelTokenizer } from '../tokenize/tokenizer';
 

@@ -5,8 +5,8 @@
  */
 import * as ort from 'onnxruntime-node';
 import type { InferenceSession, Tensor } from 'onnxruntime-node';
-import { EngineError, errorMessage } from '../errors';
-import { sessionOptions, shortReason, threadCount, type ProviderAttempt, type ProviderName } from './providers';
+import { EngineError, errorMessage } from '../../shared/errors/errors';
+import { sessionOptions, shortReason, threadCount, type ProviderAttempt, type ProviderName } from '../../shared/devices/providers';
 
 type KvType = 'float32' | 'float16';
 
@@ -141,7 +141,7 @@ export function isCorruptModelError(error: unknown): boolean {
  * Steps of at most this many tokens (decoding, and the few new tokens of a prompt while typing) run
  * on a one-thread session when the CPU session has more threads. Such a step is hundreds of small
  * operators of a few microseconds each; handing each to a second thread that sleeps between
- * operators (no spinning, see providers.ts) costs more than it saves. Measured on the 2-core
+ * operators (no spinning, see shared/devices/providers.ts) costs more than it saves. Measured on the 2-core
  * machine, int8, one session against the other in turns: a decode step at 400 positions 2.3-2.5
  * against 2.7-2.8 ms, 8 tokens 3.6-3.8 against 4.4-4.6 ms; at 64 tokens the two are even and a
  * 376-token prefill takes 65 ms on one thread against 47 ms on two.
@@ -162,7 +162,7 @@ export class Decoder {
   /**
    * Opens `file` on exactly one provider. A file ONNX Runtime cannot parse becomes an EngineError
    * ('model-invalid'); a provider that cannot start rethrows ONNX Runtime's error, for the caller's
-   * fallback loop (providers.ts) to record.
+   * fallback loop (shared/devices/providers.ts) to record.
    */
   static async openOn(file: string, provider: ProviderName, attempts: ProviderAttempt[] = []): Promise<Decoder> {
     let session: InferenceSession;

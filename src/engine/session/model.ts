@@ -3,15 +3,15 @@
  * with its KV cache and prompt builder. Loading includes a warm-up run, so the first keystroke does
  * not pay for ONNX Runtime's lazy initialisation.
  */
-import type { DeviceSetting } from '../../protocol';
-import { EngineError } from '../errors';
+import type { DeviceSetting } from '../../shared/devices/deviceSetting';
+import { EngineError } from '../../shared/errors/errors';
 import { Generator } from '../generate/generator';
 import { PromptBuilder } from '../prompt/fim';
-import type { VariantName } from '../registry/manifest';
-import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../registry/registry';
+import type { VariantName } from '../../shared/models/manifest';
+import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../../shared/models/registry';
 import { KestrelTokenizer } from '../tokenize/tokenizer';
 import { Decoder } from './decoder';
-import { describeAttempts, openWithFallback, type ProviderAttempt } from './providers';
+import { describeAttempts, openWithFallback, type ProviderAttempt } from '../../shared/devices/providers';
 import { resolve } from 'node:path';
 
 export interface LoadedCompletionModel {

@@ -3,10 +3,10 @@
  * single- versus multi-line completions from the parse tree and tells whether a suggestion adds
  * syntax errors. WebAssembly only, so it loads in plain Node and in VS Code's Electron alike.
  *
- * The .wasm files are found by src/index/grammars.ts, the one tree-sitter loader of the project.
+ * The .wasm files are found by src/shared/grammars/grammars.ts, the one tree-sitter loader of the project.
  */
 import type { Edit, Node, Parser, Tree } from 'web-tree-sitter';
-import { GrammarLoader } from '../../index/grammars';
+import { GrammarLoader } from '../../shared/grammars/grammars';
 import { chooseMultiline } from '../context/mode';
 
 /** Statements and clauses whose ":" opens an indented block. */

@@ -6,8 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { EngineError } from '../errors';
-import type { SpecialTokens } from '../registry/manifest';
+import { EngineError } from '../../shared/errors/errors';
+import type { SpecialTokens } from '../../shared/models/manifest';
 import { splitStable } from './chunks';
 
 export interface SpecialIds {

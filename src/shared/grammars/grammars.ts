@@ -1,5 +1,5 @@
 /**
- * The one tree-sitter loader of the index: initialises web-tree-sitter once and loads each
+ * The one tree-sitter loader of Kestrel (the index's chunker and the engine's syntax check): initialises web-tree-sitter once and loads each
  * language's grammar once. Grammars come from tree-sitter-wasms (web-tree-sitter 0.25.10 is the
  * last release that loads them; see platform-facts.md).
  *
@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Language, Parser } from 'web-tree-sitter';
-import { grammarName, type SyntaxLanguage } from './languages';
+import { grammarName, type SyntaxLanguage } from '../languages/languages';
 
 export class GrammarError extends Error {
   override readonly name = 'GrammarError';

@@ -5,8 +5,8 @@
  */
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { DeviceSetting } from '../../protocol';
-import { EngineError, errorMessage } from '../errors';
+import type { DeviceSetting } from './deviceSetting';
+import { EngineError, errorMessage } from '../errors/errors';
 
 export type ProviderName = Exclude<DeviceSetting, 'auto'>;
 
