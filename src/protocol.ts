@@ -103,6 +103,11 @@ export interface ModelDescription {
   provider: string;
   /** Providers tried first and why they did not run it, e.g. "cuda: Failed to load shared library". */
   providerFallbacks: string[];
+  /**
+   * GPUs the worker found on this machine, [] for none, null where it cannot tell (not Linux). A
+   * fallback to the CPU is worth a warning only when there was a GPU to fall back from.
+   */
+  gpus: string[] | null;
   loadMs: number;
   /** Training record and metrics from kestrel.json, as written there. */
   training?: unknown;

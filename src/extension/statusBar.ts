@@ -120,13 +120,18 @@ export class StatusBar implements vscode.Disposable {
       case 'ready': {
         const m = model.model;
         const device = providerLabel(m.provider);
-        const fellBack = m.providerFallbacks.length > 0 && m.provider === 'cpu';
+        // Running on the CPU after the GPU providers failed is news only when there was a GPU to run
+        // on: under `auto` on a machine without one, the CPU is simply the device. A GPU named in
+        // kestrel.device that cannot run fails the load instead, and shows as modelError.
+        const gpuLeftIdle = m.provider === 'cpu' && m.providerFallbacks.length > 0 && (m.gpus === null || m.gpus.length > 0);
+        const warn = gpuLeftIdle || modelError !== undefined;
         tooltip.appendMarkdown(`**${m.displayName}** (${m.id}) · ${m.variant}, ${(m.sizeBytes / 2 ** 20).toFixed(1)} MB\n\n`);
         tooltip.appendMarkdown(`- Device: ${device} (ONNX Runtime provider \`${m.provider}\`)\n`);
         for (const why of m.providerFallbacks) tooltip.appendMarkdown(`- Not used: ${why}\n`);
+        if (m.gpus !== null) tooltip.appendMarkdown(`- GPUs on this machine: ${m.gpus.length > 0 ? m.gpus.join(', ') : 'none found'}\n`);
         tooltip.appendMarkdown(`- Completions: ${completionsEnabled ? 'on' : 'off'}\n`);
         tooltip.appendMarkdown(`- Median latency (recent): ${medianLatencyMs === undefined ? '—' : `${medianLatencyMs.toFixed(0)} ms`}`);
-        const label = `${m.id} · ${device}${fellBack ? ' $(warning)' : ''}`;
+        const label = `${m.id} · ${device}${warn ? ' $(warning)' : ''}`;
         if (!completionsEnabled) return { text: `$(circle-slash) ${m.id} · off`, background: undefined };
         return { text: `${generating ? '$(sync~spin)' : '$(circuit-board)'} ${label}`, background: undefined };
       }

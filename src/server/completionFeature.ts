@@ -5,6 +5,7 @@ import { CompletionEngine } from '../engine/engine';
 import { EngineError, errorMessage, isAbortError } from '../shared/errors/errors';
 import type { VariantName } from '../shared/models/manifest';
 import type { ModelEntry } from '../shared/models/registry';
+import { findGpus } from '../shared/devices/gpus';
 import type { LoadedCompletionModel } from '../engine/session/model';
 import type { CompletionRequest } from '../engine/provider';
 import {
@@ -265,6 +266,7 @@ function describe(model: LoadedCompletionModel): ModelDescription {
     sizeBytes: model.variant.sizeBytes,
     provider: model.provider,
     providerFallbacks: model.attempts.filter((a) => !a.ok).map((a) => `${a.provider}: ${a.reason ?? 'failed'}`),
+    gpus: findGpus(),
     loadMs: Math.round(model.loadMs),
     ...(manifest.raw['training'] !== undefined ? { training: manifest.raw['training'] } : {}),
     ...(manifest.raw['metrics'] !== undefined ? { metrics: manifest.raw['metrics'] } : {}),

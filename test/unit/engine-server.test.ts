@@ -17,6 +17,7 @@ import {
   type ProtocolConnection,
 } from 'vscode-languageserver-protocol/node';
 import { CompletionTimingNotification, DescribeModelRequest, ListModelsRequest, PrefetchNotification, SelectModelRequest, StatusRequest, type CompletionTimingParams } from '../../src/protocol';
+import { findGpus } from '../../src/shared/devices/gpus';
 
 const MODEL_DIR = resolve(process.env.KESTREL_TEST_MODEL_DIR ?? 'models/kestrel-py-tiny');
 const SERVER = 'dist/server.js';
@@ -61,6 +62,7 @@ test('inline completions, model listing, description and status over LSP', () =>
   assert.equal(described.id, loaded.id);
   assert.ok(described.sizeBytes > 0);
   for (const reason of described.providerFallbacks) assert.match(reason, /^\w+: .+/);
+  assert.deepEqual(described.gpus, findGpus(), 'the worker reports the GPUs of the machine it runs on');
 
   const models = await connection.sendRequest(ListModelsRequest.type);
   assert.ok(models.some((m) => m.id === loaded.id && m.loaded && m.problems.length === 0));

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as vscode from 'vscode';
 import type { KestrelApi } from '../../../src/extension/main';
 import type { ModelState } from '../../../src/protocol';
+import { findGpus } from '../../../src/shared/devices/gpus';
 import { activateKestrel, eventually, EXTENSION_ID } from './helpers';
 
 const SHIPPED_MODEL = 'kestrel-py-tiny';
@@ -78,6 +79,49 @@ describe('Inline completions from the shipped model', function () {
       return editor.document.getText() !== before ? true : undefined;
     }, 10_000);
     assert.equal(editor.document.getText(), before + suggestion, 'accepting inserts exactly the suggested text at the cursor');
+  });
+
+  it('under kestrel.device "auto" the status bar warns only when a GPU this machine has did not run the model', async () => {
+    const { model } = await readyModel(api);
+    const gpus = findGpus();
+    assert.deepEqual(model.gpus, gpus, 'the worker reports the GPUs of this machine');
+    const text = api.statusBarText();
+    const tooltip = api.statusBarTooltip();
+    // The reasons the GPU providers did not run stay in the tooltip either way.
+    for (const why of model.providerFallbacks) assert.ok(tooltip.includes(`Not used: ${why}`), `the tooltip says ${why}`);
+    if (gpus !== null && gpus.length === 0) {
+      // No GPU at all (the test machines): the CPU is simply the device, nothing to warn about.
+      assert.equal(model.provider, 'cpu');
+      assert.ok(model.providerFallbacks.length > 0, 'the GPU providers were tried first');
+      assert.match(text, new RegExp(`${model.id} · CPU$`));
+      assert.doesNotMatch(text, /\$\(warning\)/);
+      assert.match(tooltip, /GPUs on this machine: none found/);
+    } else if (model.provider === 'cpu') {
+      assert.match(text, /· CPU \$\(warning\)$/, 'a GPU was there and did not start');
+    } else {
+      assert.doesNotMatch(text, /\$\(warning\)/, 'the GPU runs the model');
+    }
+  });
+
+  it('warns when kestrel.device names a GPU that cannot run here, while the model that ran keeps serving', async () => {
+    const { model } = await readyModel(api);
+    // A provider this platform never has: DirectML outside Windows, Core ML on Windows.
+    const unavailable = process.platform === 'win32' ? 'coreml' : 'dml';
+    const config = vscode.workspace.getConfiguration('kestrel');
+    try {
+      await config.update('device', unavailable, vscode.ConfigurationTarget.Global);
+      await eventually('the status bar to warn', () => (/\$\(warning\)/.test(api.statusBarText()) ? true : undefined), 60_000);
+      assert.match(api.statusBarText(), new RegExp(`^\\$\\(circuit-board\\) ${model.id} · `), 'the serving model is still named');
+      assert.match(api.statusBarTooltip(), new RegExp(`Last model change failed: .*"${unavailable}" device is not available`));
+      assert.equal(api.modelState().state, 'ready', 'completions keep coming from the model that ran');
+    } finally {
+      await config.update('device', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await eventually('the warning to go once the device is "auto" again', () => {
+      const state = api.modelState();
+      return state.state === 'ready' && !api.statusBarTooltip().includes('Last model change failed') ? true : undefined;
+    }, 60_000);
+    if (findGpus()?.length === 0) assert.doesNotMatch(api.statusBarText(), /\$\(warning\)/);
   });
 
   it('stops asking the worker when completions are disabled, and resumes when enabled', async () => {
