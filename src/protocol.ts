@@ -53,6 +53,8 @@ export interface WorkerSettings {
   indexExclude?: string[];
   /** kestrel.index.maxFileSizeKB. */
   indexMaxFileSizeKB?: number;
+  /** kestrel.completions.projectCache: mix the project cache of the workspace's code into completions; absent: on. */
+  projectCache?: boolean;
 }
 
 export namespace SettingsNotification {
@@ -310,6 +312,28 @@ export namespace IndexProgressNotification {
   /** server -> client: indexing started, advanced or ended. */
   export const method = 'kestrel/indexProgress' as const;
   export const type = new NotificationType<IndexProgressParams>(method);
+}
+
+// --- Project cache ---------------------------------------------------------------------------------
+
+/** The project cache (an n-gram model of the workspace's own code mixed into completions) as it fills. */
+export interface ProjectCacheParams {
+  /** kestrel.completions.projectCache, and whether a completion model is loaded to count tokens for. */
+  enabled: boolean;
+  /** Files read so far: open documents and workspace Python files. */
+  files: number;
+  tokens: number;
+  bytes: number;
+  /** Whether workspace files are still being read in the background. */
+  reading: boolean;
+  /** Workspace files dropped to stay within the memory budget. */
+  evictedFiles: number;
+}
+
+export namespace ProjectCacheNotification {
+  /** server -> client: the project cache read more files, finished reading, or was turned on or off. */
+  export const method = 'kestrel/projectCache' as const;
+  export const type = new NotificationType<ProjectCacheParams>(method);
 }
 
 export interface PrefetchParams {

@@ -7,6 +7,8 @@
 import type { DeviceSetting } from '../shared/devices/deviceSetting';
 import { EngineError, isAbortError } from '../shared/errors/errors';
 import { CompletionPipeline, type CompletionRequest, type CompletionResult, type SyntaxTools } from './provider';
+import type { MixMode, MixParameters } from './projectCache/mixing';
+import type { ProjectCache, ProjectCacheOptions } from './projectCache/projectCache';
 import { PythonSyntax } from './syntax/python';
 import type { VariantName } from '../shared/models/manifest';
 import { isUsable, scanModels, type ModelEntry } from '../shared/models/registry';
@@ -31,6 +33,10 @@ export interface EngineOptions {
   healing?: boolean;
   /** Speculative decoding with draft tokens from the prompt (default true; false: one token per step, to compare). */
   drafts?: boolean;
+  /** How decoding uses the project cache (default 'mix'), lambda's parameters and the cache's limits. */
+  mixMode?: MixMode;
+  mixParameters?: MixParameters;
+  projectCache?: ProjectCacheOptions;
 }
 
 const silentLog: EngineLog = { info: () => {}, warn: () => {} };
@@ -81,6 +87,26 @@ export class CompletionEngine {
     return this.current?.model ?? null;
   }
 
+  /**
+   * The loaded model's project cache (its counts are over that model's token ids, so a new model
+   * starts an empty one: `onModelLoaded` callers fill it again).
+   */
+  get projectCache(): ProjectCache | null {
+    return this.current?.pipeline.projectCache ?? null;
+  }
+
+  /** Lambda's parameters in use with the loaded model. */
+  get mixParameters(): MixParameters | null {
+    return this.current?.pipeline.mixParameters ?? null;
+  }
+
+  /** Changes how the loaded model's decoding uses the project cache (comparisons and tuning). */
+  configureMixing(mode: MixMode, parameters?: MixParameters): void {
+    if (!this.current) throw new EngineError('no-model-loaded', 'No completion model is loaded.');
+    this.current.pipeline.mixMode = mode;
+    if (parameters) this.current.pipeline.mixParameters = parameters;
+  }
+
   /** The model used when the setting names none: a manifest marked "default", else the first usable by id. */
   defaultModel(models: readonly ModelEntry[] = this.models): ModelEntry | undefined {
     const completion = models.filter((m) => isUsable(m) && m.manifest?.kind === 'completion');
@@ -127,7 +153,15 @@ export class CompletionEngine {
       const [model, syntax] = await Promise.all([loadCompletionModel(entry, request.device, request.variant), this.syntaxTools()]);
       const previous = this.current;
       this.inFlight?.abort();
-      this.current = { model, pipeline: new CompletionPipeline(model, syntax, { healing: this.options.healing ?? true, drafts: this.options.drafts ?? true }), device: request.device };
+      const { mixMode, mixParameters, projectCache } = this.options;
+      this.current = {
+        model,
+        pipeline: new CompletionPipeline(model, syntax, {
+          healing: this.options.healing ?? true, drafts: this.options.drafts ?? true,
+          ...(mixMode ? { mixMode } : {}), ...(mixParameters ? { mixParameters } : {}), ...(projectCache ? { projectCache } : {}),
+        }),
+        device: request.device,
+      };
       this.log.info(
         `loaded ${model.entry.id} (${model.variant.name}) on ${model.providerSummary} in ${model.loadMs.toFixed(0)} ms, warm-up ${model.warmupMs.toFixed(0)} ms`,
       );

@@ -18,6 +18,8 @@ import { dropSyntaxErrors, type SyntaxChecker } from './postprocess/dropSyntaxEr
 import { blockEndLine } from './postprocess/limitToBlock';
 import { endsInTokenLoop } from './postprocess/dropRepetition';
 import { shouldComplete } from './prefilter/shouldComplete';
+import { CacheMixer, DEFAULT_MIX, mixParametersOf, type MixMode, type MixParameters, type MixStats } from './projectCache/mixing';
+import { ProjectCache, type ProjectCacheOptions } from './projectCache/projectCache';
 import type { LoadedCompletionModel } from './session/model';
 
 export interface CompletionRequest {
@@ -44,6 +46,10 @@ export interface CompletionRequest {
   languageId?: string;
   /** Other open documents, for cross-file context (similar snippets, imported signatures). */
   documents?: readonly OpenDocument[];
+  /** The document's key in the project cache (default docKey); the worker uses file paths there. */
+  cacheKey?: string;
+  /** Mix the project cache into decoding (default true; kestrel.completions.projectCache). */
+  projectCache?: boolean;
 }
 
 export type SkipReason = 'prefilter' | 'empty';
@@ -68,6 +74,8 @@ export interface CompletionResult {
     promptMs: number;
     /** Stop rules and syntax checks on the raw output. */
     postprocessMs: number;
+    /** The project cache's part: decoding steps it was consulted on and had weight on, and its time. */
+    projectCache?: MixStats;
   };
   totalMs: number;
 }
@@ -77,19 +85,37 @@ export interface SyntaxTools extends SyntaxChecker {
   decideMultiline(prefix: string, suffix: string): boolean;
 }
 
+export interface PipelineOptions {
+  /** Token healing at the cursor and speculative decoding (both on by default; off to compare). */
+  healing: boolean;
+  drafts: boolean;
+  /** How decoding uses the project cache (default 'mix'; 'model' leaves it out, 'cache' decodes from it alone). */
+  mixMode?: MixMode;
+  /** Lambda's parameters (default: the model's kestrel.json record, else DEFAULT_MIX). */
+  mixParameters?: MixParameters;
+  projectCache?: ProjectCacheOptions;
+}
+
 export class CompletionPipeline {
   readonly cache = new CompletionCache();
+  /** The nested n-gram model of the user's code, over this model's token ids; the worker and the eval fill it. */
+  readonly projectCache: ProjectCache;
+  /** Lambda's parameters and how decoding uses the cache; changeable between requests (the eval's comparisons). */
+  mixParameters: MixParameters;
+  mixMode: MixMode;
   private readonly crossFile: CrossFileContext;
 
   constructor(
     private readonly model: LoadedCompletionModel,
     /** Syntax tools by language id. */
     private readonly syntax: ReadonlyMap<string, SyntaxTools> = new Map(),
-    /** Token healing at the cursor and speculative decoding (both on by default; off to compare). */
-    private readonly options: { healing: boolean; drafts: boolean } = { healing: true, drafts: true },
+    private readonly options: PipelineOptions = { healing: true, drafts: true },
   ) {
     const python = syntax.get('python');
     this.crossFile = new CrossFileContext(python instanceof PythonSyntax ? python : undefined);
+    this.projectCache = new ProjectCache(model.tokenizer, model.vocabSize, options.projectCache);
+    this.mixParameters = options.mixParameters ?? mixParametersOf(model.entry.manifest.raw) ?? DEFAULT_MIX;
+    this.mixMode = options.mixMode ?? 'mix';
   }
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
@@ -143,6 +169,12 @@ export class CompletionPipeline {
       if (!multiline) return text.includes('\n');
       return blockEndLine(text, around) !== -1;
     };
+    const mixMode = request.projectCache === false ? 'model' : this.mixMode;
+    const mixer = mixMode !== 'model' && !request.prefillOnly
+      ? new CacheMixer(this.projectCache, request.cacheKey ?? request.docKey, promptIds, mixMode, this.mixParameters)
+      : undefined;
+    // the cache must not learn what follows the cursor from the cursor's own place
+    const reveal = mixer ? this.projectCache.hideAcross(request.cacheKey ?? request.docKey, prefix.length) : undefined;
     const generateStarted = performance.now();
     const result = await this.model.generator.generate(promptIds, {
       maxTokens: request.prefillOnly ? 1 : maxTokens,
@@ -152,8 +184,9 @@ export class CompletionPipeline {
       shouldStop,
       ...(healText ? { heal: { text: healText, vocab: tokenizer.vocab() } } : {}),
       ...(this.options.drafts ? {} : { draftTokens: 0 }),
+      ...(mixer ? { mixer } : {}),
       ...request.sampling,
-    });
+    }).finally(reveal);
     if (request.prefillOnly) return done({ text: null, skipped: 'empty', multiline, fromCache: false });
     const raw = completionText(result.tokens);
     // 6. postprocess
@@ -169,7 +202,7 @@ export class CompletionPipeline {
       fromCache: false,
       raw,
       stats: { ...timing, promptTokens: promptIds.length, contextTokens: prompt.contextTokens, generatedTokens: tokens.length, promptIds, generatedIds: tokens,
-        promptMs: generateStarted - started, postprocessMs },
+        promptMs: generateStarted - started, postprocessMs, ...(mixer ? { projectCache: mixer.stats } : {}) },
     });
   }
 }

@@ -22,6 +22,7 @@ export class Config {
       model: this.get('model'),
       modelPaths: this.get('modelPaths'),
       completionMaxTokens: this.get('completions.maxTokens'),
+      projectCache: this.get('completions.projectCache'),
       indexEnable: this.get('index.enable'),
       ...(indexStorage ? { indexStorage } : {}),
       workspaceFolders: this.workspaceFolders(),

@@ -79,6 +79,7 @@ export class Ctx {
       onModelState: (state) => this.setModelState(state),
       onCompletionTiming: (timing) => this.completions.workerTiming(timing),
       onIndexProgress: (progress) => this.setIndexProgress(progress),
+      onProjectCache: (projectCache) => this.statusBar.update({ projectCache }),
     }));
     return this.workerClient;
   }

@@ -9,6 +9,7 @@ export interface KestrelSettings {
   'completions.languages': string[];
   'completions.maxTokens': number;
   'completions.debounceMs': number;
+  'completions.projectCache': boolean;
   model: string;
   modelPaths: string[];
   device: DeviceSetting;
@@ -25,6 +26,7 @@ export const SETTING_DEFAULTS: KestrelSettings = {
   'completions.languages': ['python'],
   'completions.maxTokens': 64,
   'completions.debounceMs': 75,
+  'completions.projectCache': true,
   model: '',
   modelPaths: [],
   device: 'auto',

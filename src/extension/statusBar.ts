@@ -1,5 +1,5 @@
 import * as vscode from 'vscode';
-import type { IndexProgressParams, ModelState } from '../protocol';
+import type { IndexProgressParams, ModelState, ProjectCacheParams } from '../protocol';
 import { COMMANDS } from './commandIds';
 import type { WorkerState } from './workerClient';
 
@@ -15,6 +15,17 @@ export interface StatusView {
   modelError: string | undefined;
   /** The workspace index's latest progress report, once the worker sent one. */
   index: IndexProgressParams | undefined;
+  /** The project cache's latest report, once the worker sent one. */
+  projectCache: ProjectCacheParams | undefined;
+}
+
+/** One line on the project cache for the tooltip: how many files completions learn from. */
+export function projectCacheSummary(cache: ProjectCacheParams): string {
+  if (!cache.enabled) return 'Project cache: off';
+  const files = `${cache.files} file${cache.files === 1 ? '' : 's'} read`;
+  const size = `${(cache.bytes / 2 ** 20).toFixed(1)} MB`;
+  const dropped = cache.evictedFiles > 0 ? `, ${cache.evictedFiles} dropped for memory` : '';
+  return `Project cache: ${cache.reading ? 'reading the workspace… ' : ''}${files} (${size}${dropped})`;
 }
 
 /** One line on the index for the tooltip: files done while a run goes, else what the index uses. */
@@ -42,7 +53,7 @@ export class StatusBar implements vscode.Disposable {
   private readonly item: vscode.StatusBarItem;
   private view: StatusView = {
     worker: { kind: 'starting' }, model: { state: 'none' }, completionsEnabled: true,
-    generating: false, medianLatencyMs: undefined, modelError: undefined, index: undefined,
+    generating: false, medianLatencyMs: undefined, modelError: undefined, index: undefined, projectCache: undefined,
   };
 
   constructor() {
@@ -93,6 +104,7 @@ export class StatusBar implements vscode.Disposable {
         break;
       case 'ready':
         ({ text, background } = this.renderModel(tooltip));
+        if (this.view.projectCache) tooltip.appendMarkdown(`\n\n${projectCacheSummary(this.view.projectCache)}`);
         if (this.view.index) tooltip.appendMarkdown(`\n\n${indexSummary(this.view.index)}`);
         tooltip.appendMarkdown(`\n\n---\n\nKestrel ${worker.status.version} · worker pid ${worker.status.pid}, ${(worker.status.memory.rssBytes / 2 ** 20).toFixed(0)} MB`);
         break;

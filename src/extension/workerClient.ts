@@ -20,6 +20,8 @@ import {
   type CompletionTimingParams,
   FilesChangedNotification,
   IndexProgressNotification,
+  ProjectCacheNotification,
+  type ProjectCacheParams,
   IndexStatusRequest,
   RebuildIndexRequest,
   SearchRequest,
@@ -64,6 +66,7 @@ export interface WorkerClientOptions {
   onModelState?: (state: ModelState) => void;
   onCompletionTiming?: (timing: CompletionTimingParams) => void;
   onIndexProgress?: (progress: IndexProgressParams) => void;
+  onProjectCache?: (params: ProjectCacheParams) => void;
 }
 
 /** A request's time limit unless the caller gives one; the host must never wait on the worker forever. */
@@ -106,6 +109,8 @@ export class WorkerClient implements vscode.Disposable {
       if (onCompletionTiming) client.onNotification(CompletionTimingNotification.type, (timing) => onCompletionTiming(timing));
       const onIndexProgress = this.options.onIndexProgress;
       if (onIndexProgress) client.onNotification(IndexProgressNotification.type, (progress) => onIndexProgress(progress));
+      const onProjectCache = this.options.onProjectCache;
+      if (onProjectCache) client.onNotification(ProjectCacheNotification.type, (params) => onProjectCache(params));
       client.sendNotification(SettingsNotification.type, this.options.settings());
       const status = await this.request(StatusRequest.type);
       this.lastSpawnToReadyMs = performance.now() - spawnedAt;

@@ -8,6 +8,9 @@ import type { ModelEntry } from '../shared/models/registry';
 import { findGpus } from '../shared/devices/gpus';
 import type { LoadedCompletionModel } from '../engine/session/model';
 import type { CompletionRequest } from '../engine/provider';
+import type { ProjectCache } from '../engine/projectCache/projectCache';
+import type { KestrelTokenizer } from '../engine/tokenize/tokenizer';
+import { cacheKeyOf } from './projectCacheFeature';
 import {
   CompletionTimingNotification,
   DescribeModelRequest,
@@ -36,6 +39,7 @@ export class CompletionFeature implements Feature {
   private loadedFor: string | null = null;
   private readonly reported = new Set<string>();
   private connection: Connection | null = null;
+  private readonly loadListeners: Array<() => void> = [];
 
   constructor(
     private readonly settings: SettingsStore,
@@ -70,6 +74,18 @@ export class CompletionFeature implements Feature {
     return model ? [{ id: model.entry.id, kind: 'completion', variant: model.variant.name, provider: model.provider }] : [];
   }
 
+  /** The loaded model's project cache and the tokenizer whose ids it counts; null while no model is loaded. */
+  projectCache(): { cache: ProjectCache; tokenizer: KestrelTokenizer } | null {
+    const model = this.engine.loaded;
+    const cache = this.engine.projectCache;
+    return model && cache ? { cache, tokenizer: model.tokenizer } : null;
+  }
+
+  /** Calls back after each model load (a new model starts an empty project cache). */
+  onModelLoaded(listener: () => void): void {
+    this.loadListeners.push(listener);
+  }
+
   /** The engine request for a position in an open document, or null when there is nothing to ask. */
   private requestAt(uri: string, position: { line: number; character: number }, signal: AbortSignal): CompletionRequest | null {
     const document = this.documents.get(uri);
@@ -84,6 +100,8 @@ export class CompletionFeature implements Feature {
       languageId: document.languageId,
       ...(this.settings.value.completionMaxTokens ? { maxTokens: this.settings.value.completionMaxTokens } : {}),
       documents: this.documents.all().map((d) => ({ uri: d.uri, text: d.getText(), languageId: d.languageId })),
+      cacheKey: cacheKeyOf(uri),
+      projectCache: this.settings.value.projectCache ?? true,
     };
   }
 
@@ -189,8 +207,10 @@ export class CompletionFeature implements Feature {
     const id = request.model || 'default';
     this.sendState({ state: 'loading', id });
     try {
+      const previous = this.engine.loaded;
       const model = await this.engine.load(request);
       this.sendState({ state: 'ready', model: describe(model) });
+      if (model !== previous) for (const listener of this.loadListeners) listener();
       return model;
     } catch (error) {
       // The previous model, if any, keeps serving; the client shows the failure beside it.

@@ -20,6 +20,7 @@ import { DEFAULT_WORKER_SETTINGS, SettingsStore } from './settings';
 import { StatusFeature } from './statusFeature';
 import { CompletionFeature } from './completionFeature';
 import { IndexFeature } from './indexFeature';
+import { ProjectCacheFeature } from './projectCacheFeature';
 import { PriorityGate } from '../index/priorityGate';
 
 // The transport (--node-ipc, --stdio, --socket=N) is read from argv by createConnection.
@@ -41,7 +42,9 @@ const gate = new PriorityGate();
 const completion = new CompletionFeature(settings, documents, [shippedModels], connectionLogger(connection, 'completion'), gate);
 // esbuild.mjs bundles the index thread beside this file (dist/indexThread.js).
 const index = new IndexFeature(settings, [shippedModels], connectionLogger(connection, 'index'), gate, join(__dirname, 'indexThread.js'));
-const features: Feature[] = [new StatusFeature(settings, () => [...completion.loadedModels(), ...index.loadedModels()]), completion, index];
+// The project cache reads the workspace's Python files with the walker's rules, behind completions too.
+const projectCache = new ProjectCacheFeature(settings, documents, completion, connectionLogger(connection, 'project cache'), gate);
+const features: Feature[] = [new StatusFeature(settings, () => [...completion.loadedModels(), ...index.loadedModels()]), completion, index, projectCache];
 
 connection.onInitialize((params): InitializeResult => {
   settings.update(initialSettings(params.initializationOptions));

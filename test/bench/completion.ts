@@ -8,7 +8,11 @@
 //     produced, greedy; p50/p95 and ratios for (a) requests that ran the model, (b) every request
 //     Kestrel answered (completion-cache hits included), and Kestrel cold (no KV reuse) on (a);
 //   - what speculative decoding contributes: Kestrel's generator on (a)'s prompts with and without
-//     draft tokens, and how many forward passes the drafts saved.
+//     draft tokens, and how many forward passes the drafts saved;
+//   - the project cache's cost: the typing replay runs with the cache filled from the --files folder
+//     (as the worker fills it from the workspace) and the typed file updated on every keystroke;
+//     per decoding step p50/p95 of predicting and mixing, per keystroke the document update, and the
+//     memory of the cache for 100k lines of Python (--cache-lines, from --cache-files).
 // DESIGN.md's budgets are measured here, never in unit tests.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -20,6 +24,30 @@ import { Generator } from '../../src/engine/generate/generator';
 import { SHORT_STEP_TOKENS } from '../../src/engine/session/decoder';
 import type { LoadedCompletionModel } from '../../src/engine/session/model';
 import { threadCount } from '../../src/shared/devices/providers';
+import { DEFAULT_MEMORY_BUDGET, ProjectCache } from '../../src/engine/projectCache/projectCache';
+
+/** The project cache filled with the first `lines` lines of Python under `dir` (files in path order), on a fresh cache. */
+function measureCacheMemory(m: LoadedCompletionModel, dir: string, lines: number) {
+  const cache = new ProjectCache(m.tokenizer, m.vocabSize);
+  let total = 0;
+  let files = 0;
+  let encodeMs = 0;
+  let countMs = 0;
+  for (const file of pythonFiles(dir)) {
+    if (total >= lines) break;
+    const text = readFileSync(file, 'utf8');
+    const t0 = performance.now();
+    const ids = m.tokenizer.encodeRaw(text);
+    const t1 = performance.now();
+    cache.setFile(file, ids);
+    countMs += performance.now() - t1;
+    encodeMs += t1 - t0;
+    total += text.split('\n').length;
+    files++;
+  }
+  const stats = cache.stats();
+  return { lines: total, files, tokens: stats.tokens, bytes: stats.bytes, evictedFiles: stats.evictedFiles, encodeMs, countMs };
+}
 
 const arg = (name: string, fallback: string): string => {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,10 +80,26 @@ const code = files.map((f) => f.text).join('\n');
 const prefill = await measurePrefill(model, code);
 for (const p of prefill) console.log(`prompt ${String(p.promptTokens).padStart(5)}: first token ${p.timeToFirstTokenMs.toFixed(1)} ms, decode ${p.decodeMsPerToken.toFixed(2)} ms/token (best ${p.bestTimeToFirstTokenMs.toFixed(1)} ms, ${p.bestDecodeMsPerToken.toFixed(2)} ms/token)`);
 
-// 2. typing replay through the whole engine
+// 2. typing replay through the whole engine, with the project cache filled from the files, as the
+// worker fills it from the workspace
+const projectCache = engine.projectCache as ProjectCache;
+for (const f of files) projectCache.setFile(f.file, model.tokenizer.encodeRaw(f.text));
 const lines = sampleTypedLines(files, lineCount, 0);
 const typing = await replayTyping(engine, lines);
 console.log(`typing: ${typing.requests} requests, p50 ${typing.p50Ms.toFixed(1)} ms, p95 ${typing.p95Ms.toFixed(1)} ms; ${typing.fromCache} cache hits; ${(100 * typing.meanReusedShare).toFixed(0)}% of prompts reused; outside ONNX Runtime p50 ${typing.overheadP50Ms.toFixed(1)} ms`);
+const cost = typing.projectCache;
+if (cost) {
+  console.log(
+    `project cache in the replay: ${cost.files} files, ${cost.tokens} tokens, ${(cost.bytes / 2 ** 20).toFixed(1)} MB; ` +
+      `per decoding step p50 ${cost.stepP50Ms.toFixed(3)} ms, p95 ${cost.stepP95Ms.toFixed(3)} ms (${cost.steps} steps, the cache had weight on ${cost.weightedSteps}); ` +
+      `document update per keystroke p50 ${cost.updateP50Ms.toFixed(3)} ms, p95 ${cost.updateP95Ms.toFixed(3)} ms`,
+  );
+}
+const cacheMemory = measureCacheMemory(model, resolve(arg('cache-files', '/usr/lib/python3.11')), Number(arg('cache-lines', '100000')));
+console.log(
+  `project cache memory: ${cacheMemory.lines} lines of Python (${cacheMemory.files} files, ${cacheMemory.tokens} tokens) take ${(cacheMemory.bytes / 2 ** 20).toFixed(1)} MB ` +
+    `(${cacheMemory.evictedFiles} files dropped for the ${(DEFAULT_MEMORY_BUDGET / 2 ** 20).toFixed(0)} MB budget); counting took ${(cacheMemory.countMs / 1000).toFixed(1)} s, encoding ${(cacheMemory.encodeMs / 1000).toFixed(1)} s`,
+);
 
 // 3. the peer: @huggingface/transformers (transformers.js) on the same ONNX file, fed the requests of
 // the replay above. For every request where Kestrel ran the model, the peer gets the exact prompt
@@ -244,6 +288,7 @@ await engine.dispose();
 mkdirSync('test-results', { recursive: true });
 const report = {
   model: model.entry.id, variant: model.variant.name, provider: model.provider, files: filesDir, load: uptimeLoad, prefill, typing: { ...typing, log: undefined },
+  projectCacheMemory: cacheMemory,
   peer: typeof peerResult === 'string' ? peerResult : {
     transformersJs: transformersVersion(),
     modelRuns: {

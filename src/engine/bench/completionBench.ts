@@ -34,6 +34,22 @@ export interface TypingReplay {
   shown: number;
   /** Every keystroke in order, for replaying the same work elsewhere (the peer comparison). */
   log: ReplayedRequest[];
+  /** What the project cache cost, when the engine has one: per decoding step and per keystroke's document update. */
+  projectCache?: ProjectCacheCost;
+}
+
+export interface ProjectCacheCost {
+  files: number;
+  tokens: number;
+  bytes: number;
+  steps: number;
+  /** Steps where the cache had weight (lambda < 1). */
+  weightedSteps: number;
+  stepP50Ms: number;
+  stepP95Ms: number;
+  /** Applying a keystroke to the cached document (the worker does it on didChange, before the request). */
+  updateP50Ms: number;
+  updateP95Ms: number;
 }
 
 /** What the model did for one request. */
@@ -169,7 +185,11 @@ export function sampleTypedLines(files: ReadonlyArray<{ file: string; text: stri
   return lines;
 }
 
-/** Types each line character by character through the engine; one request per keystroke. */
+/**
+ * Types each line character by character through the engine; one request per keystroke. When the
+ * engine has a project cache, each keystroke first updates the document in it, as the worker does
+ * on didChange, and that time counts in the request's.
+ */
 export async function replayTyping(engine: CompletionEngine, lines: readonly TypedLine[], onRequest?: (ms: number) => void): Promise<TypingReplay> {
   const latencies: number[] = [];
   let fromCache = 0;
@@ -177,12 +197,25 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
   const reused: number[] = [];
   const overhead: number[] = [];
   const log: ReplayedRequest[] = [];
+  const cache = engine.projectCache;
+  const updates: number[] = [];
+  const stepMs: number[] = [];
+  let weightedSteps = 0;
   for (const line of lines) {
     for (let k = 1; k <= line.typed.length; k++) {
       const prefix = line.before + line.typed.slice(0, k);
       const started = performance.now();
+      if (cache) {
+        cache.updateDocument(line.file, prefix + line.after);
+        updates.push(performance.now() - started);
+      }
       const result = await engine.complete({ docKey: line.file, prefix, suffix: line.after, languageId: 'python', multiline: false });
       const ms = performance.now() - started;
+      const mixing = result.stats?.projectCache;
+      if (mixing) {
+        stepMs.push(...mixing.stepMs);
+        weightedSteps += mixing.mixedSteps;
+      }
       latencies.push(ms);
       onRequest?.(ms);
       const model = modelRunOf(result);
@@ -210,5 +243,13 @@ export async function replayTyping(engine: CompletionEngine, lines: readonly Typ
     overheadP50Ms: percentile(overhead, 0.5),
     shown,
     log,
+    ...(cache ? {
+      projectCache: {
+        ...(({ files, tokens, bytes }) => ({ files, tokens, bytes }))(cache.stats()),
+        steps: stepMs.length, weightedSteps,
+        stepP50Ms: percentile(stepMs, 0.5), stepP95Ms: percentile(stepMs, 0.95),
+        updateP50Ms: percentile(updates, 0.5), updateP95Ms: percentile(updates, 0.95),
+      },
+    } : {}),
   };
 }

@@ -5,8 +5,10 @@
  * the rest of the file as the FIM suffix (--with-suffix).
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { editSimilarity, exactMatch, sampleLineCases } from '../eval/metrics';
+import { join, relative, resolve, sep } from 'node:path';
+import { editSimilarity, exactMatch, sampleLineCases, type LineCase } from '../eval/metrics';
+import type { MixMode, MixParameters } from '../projectCache/mixing';
+import type { ProjectCache } from '../projectCache/projectCache';
 import type { VariantName } from '../../shared/models/manifest';
 import { intOption, parseArgs } from '../../shared/cli/args';
 import { deviceFromArgs, engineFromArgs } from './complete';
@@ -18,6 +20,12 @@ export const EVAL_USAGE = `kestrel eval-completion --files DIR [options]
   --with-suffix       give the model the rest of the file after the line (FIM); default: left context only
   --no-healing        turn token healing off (to measure it)
   --no-drafts         decode one token per step, without speculative draft tokens (to compare)
+  --in-project        fill the project cache with the other files of the sampled file's project (the
+                      top-level folder under --files that holds it); default: the file's own left context only
+  --no-cache          the model alone (the project cache left out of decoding)
+  --cache-only        the project cache alone (lambda = 0: the model's logits are not used)
+  --mix W,K           lambda's parameters: cache weight W at the longest context, none below K tokens
+  --mix-grid "W,K W,K ..."  evaluate each parameter pair on the same lines (tuning; latencies not comparable)
   --out FILE          write the report (metrics and examples) as JSON
   --model, --models, --device, --variant as for complete`;
 
@@ -44,7 +52,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function evalCompletionCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant']);
+  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant', 'mix', 'mix-grid']);
   const dir = args.options.get('files')?.at(-1);
   if (!dir) {
     console.error(EVAL_USAGE);
@@ -59,56 +67,149 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
   // one in the same file and the KV cache is reused, as while typing.
   const cases = sampleLineCases(files, n, seed).sort((a, b) => (a.file === b.file ? a.prefix.length - b.prefix.length : a.file < b.file ? -1 : 1));
   const engine: CompletionEngine = engineFromArgs(args, shippedModels, { healing: !args.flags.has('no-healing'), drafts: !args.flags.has('no-drafts') });
+  const mode: MixMode = args.flags.has('no-cache') ? 'model' : args.flags.has('cache-only') ? 'cache' : 'mix';
+  const inProject = args.flags.has('in-project');
+  const grid = args.options.get('mix-grid')?.at(-1)?.trim().split(/\s+/).map(mixOption);
+  const fixed = args.options.get('mix')?.at(-1);
   try {
     const variant = args.options.get('variant')?.at(-1) as VariantName | undefined;
     const model = await engine.load({ model: args.options.get('model')?.at(-1) ?? '', device: deviceFromArgs(args), ...(variant ? { variant } : {}) });
-    let em = 0;
-    let es = 0;
-    const latencies: number[] = [];
+    const variants: Array<{ label: string; parameters: MixParameters }> = grid
+      ? grid.map((p) => ({ label: `W=${p.maxWeight},K=${p.minOrder}`, parameters: p }))
+      : [{ label: mode, parameters: fixed ? mixOption(fixed) : engine.mixParameters as MixParameters }];
+    engine.configureMixing(mode, variants[0]?.parameters);
+    const tallies = variants.map(() => ({ em: 0, es: 0, latencies: [] as number[], mixedSteps: 0, steps: 0, mixMs: 0 }));
     const examples: Array<{ file: string; contextTail: string; target: string; prediction: string }> = [];
+    const cache = engine.projectCache as ProjectCache;
+    const filler = new CacheFiller(cache, model.tokenizer, resolve(dir), files, inProject && mode !== 'model');
     const started = performance.now();
     for (const [k, c] of cases.entries()) {
-      const result = await engine.complete({
-        docKey: c.file,
-        prefix: c.prefix,
-        suffix: withSuffix ? c.after : '',
-        multiline: false,
-        noCache: true,
-        maxTokens: 48,
-        languageId: 'python',
-      });
-      latencies.push(result.totalMs);
-      const prediction = result.text ?? '';
-      if (exactMatch(prediction, c.target)) em++;
-      es += editSimilarity(prediction.trim(), c.target.trim());
-      if (examples.length < 12 && k % Math.max(1, Math.floor(cases.length / 12)) === 0) {
-        examples.push({ file: c.file, contextTail: c.prefix.slice(-80), target: c.target, prediction });
+      if (mode !== 'model') filler.before(c, withSuffix);
+      for (const [v, variantOf] of variants.entries()) {
+        if (grid) engine.configureMixing(mode, variantOf.parameters);
+        const result = await engine.complete({
+          docKey: c.file,
+          prefix: c.prefix,
+          suffix: withSuffix ? c.after : '',
+          multiline: false,
+          noCache: true,
+          maxTokens: 48,
+          languageId: 'python',
+        });
+        const tally = tallies[v] as (typeof tallies)[number];
+        tally.latencies.push(result.totalMs);
+        const prediction = result.text ?? '';
+        if (exactMatch(prediction, c.target)) tally.em++;
+        tally.es += editSimilarity(prediction.trim(), c.target.trim());
+        const mixing = result.stats?.projectCache;
+        if (mixing) {
+          tally.steps += mixing.steps;
+          tally.mixedSteps += mixing.mixedSteps;
+          tally.mixMs += mixing.ms;
+        }
+        if (v === 0 && examples.length < 12 && k % Math.max(1, Math.floor(cases.length / 12)) === 0) {
+          examples.push({ file: c.file, contextTail: c.prefix.slice(-80), target: c.target, prediction });
+        }
       }
       if ((k + 1) % 50 === 0) {
-        console.error(`${k + 1}/${cases.length}: EM ${((100 * em) / (k + 1)).toFixed(1)} ES ${(es / (k + 1)).toFixed(1)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+        const t = tallies[0] as (typeof tallies)[number];
+        console.error(`${k + 1}/${cases.length}: EM ${((100 * t.em) / (k + 1)).toFixed(1)} ES ${(t.es / (k + 1)).toFixed(1)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
       }
     }
-    latencies.sort((a, b) => a - b);
-    const report = {
-      model: model.entry.id,
-      variant: model.variant.name,
-      provider: model.provider,
-      files: files.length,
-      lines: cases.length,
-      seed,
-      context: withSuffix ? 'prefix and suffix (FIM)' : 'left context only',
-      healing: !args.flags.has('no-healing'),
-      drafts: !args.flags.has('no-drafts'),
-      exactMatch: Number(((100 * em) / cases.length).toFixed(2)),
-      editSimilarity: Number((es / cases.length).toFixed(2)),
-      latencyMs: { p50: Number(percentile(latencies, 0.5).toFixed(1)), p95: Number(percentile(latencies, 0.95).toFixed(1)) },
-      seconds: Math.round((performance.now() - started) / 1000),
-    };
-    console.log(JSON.stringify(report));
+    const cacheStats = cache.stats();
+    const reports = variants.map((variantOf, v) => {
+      const t = tallies[v] as (typeof tallies)[number];
+      t.latencies.sort((a, b) => a - b);
+      return {
+        model: model.entry.id,
+        variant: model.variant.name,
+        provider: model.provider,
+        files: files.length,
+        lines: cases.length,
+        seed,
+        context: withSuffix ? 'prefix and suffix (FIM)' : 'left context only',
+        projectCache: mode === 'model' ? 'off (model alone)' : `${mode === 'cache' ? 'cache alone' : 'mixed'}, ${inProject ? 'in-project' : 'file left context'}`,
+        ...(mode === 'mix' ? { lambda: variantOf.parameters } : {}),
+        healing: !args.flags.has('no-healing'),
+        drafts: !args.flags.has('no-drafts'),
+        exactMatch: Number(((100 * t.em) / cases.length).toFixed(2)),
+        editSimilarity: Number((t.es / cases.length).toFixed(2)),
+        latencyMs: { p50: Number(percentile(t.latencies, 0.5).toFixed(1)), p95: Number(percentile(t.latencies, 0.95).toFixed(1)) },
+        ...(mode !== 'model' ? {
+          cacheSteps: { steps: t.steps, withWeight: t.mixedSteps, msPerStep: Number((t.mixMs / Math.max(1, t.steps)).toFixed(4)) },
+          cacheAtEnd: { files: cacheStats.files, tokens: cacheStats.tokens, megabytes: Number((cacheStats.bytes / 2 ** 20).toFixed(1)) },
+        } : {}),
+        seconds: Math.round((performance.now() - started) / 1000),
+      };
+    });
+    for (const report of reports) console.log(JSON.stringify(report));
     const out = args.options.get('out')?.at(-1);
-    if (out) writeFileSync(out, JSON.stringify({ ...report, examples }, null, 1));
+    if (out) writeFileSync(out, JSON.stringify(reports.length === 1 ? { ...reports[0], examples } : { reports, examples }, null, 1));
     return 0;
   } finally {
     await engine.dispose();
+  }
+}
+
+function mixOption(text: string): MixParameters {
+  const [w, k] = text.split(',').map(Number);
+  if (w === undefined || k === undefined || !(w >= 0 && w <= 1) || !Number.isInteger(k) || k < 0) {
+    throw new Error(`lambda's parameters are "W,K" (0 <= W <= 1, K a whole number of tokens), got '${text}'`);
+  }
+  return { maxWeight: w, minOrder: k };
+}
+
+/**
+ * Fills the project cache for each sampled line as the protocol says: the file under test up to the
+ * cursor (and the suffix the model sees, with --with-suffix) as the current document; in-project,
+ * also every other file of its project (the top-level folder under --files), read as workspace files.
+ * Cases come sorted by file, so a project's files are encoded once and a file's cases extend one
+ * another (the cache applies each as an edit).
+ */
+class CacheFiller {
+  private project: string | undefined;
+  private file: string | undefined;
+  private readonly ids = new Map<string, number[]>();
+
+  constructor(
+    private readonly cache: ProjectCache,
+    private readonly tokenizer: { encodeRaw(text: string): number[] },
+    private readonly root: string,
+    private readonly files: ReadonlyArray<{ file: string; text: string }>,
+    private readonly inProject: boolean,
+  ) {}
+
+  private projectOf(file: string): string {
+    const rel = relative(this.root, file);
+    return rel.includes(sep) ? (rel.split(sep)[0] as string) : '.';
+  }
+
+  before(c: LineCase, withSuffix: boolean): void {
+    if (c.file !== this.file) {
+      if (this.file !== undefined) {
+        this.cache.removeFile(this.file);
+        // the finished file is one of its project's other files for the rest
+        if (this.inProject && this.projectOf(this.file) === this.project) this.cache.setFile(this.file, this.idsOf(this.file));
+      }
+      const project = this.projectOf(c.file);
+      if (this.inProject && project !== this.project) {
+        this.cache.clear();
+        this.ids.clear();
+        for (const f of this.files) if (this.projectOf(f.file) === project) this.cache.setFile(f.file, this.idsOf(f.file));
+      }
+      this.project = project;
+      this.file = c.file;
+      this.cache.removeFile(c.file);
+    }
+    this.cache.updateDocument(c.file, withSuffix ? c.prefix + c.after : c.prefix);
+  }
+
+  private idsOf(file: string): number[] {
+    let ids = this.ids.get(file);
+    if (!ids) {
+      ids = this.tokenizer.encodeRaw(this.files.find((f) => f.file === file)?.text ?? '');
+      this.ids.set(file, ids);
+    }
+    return ids;
   }
 }

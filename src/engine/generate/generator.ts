@@ -31,6 +31,18 @@ export interface GenerateOptions extends SamplingOptions {
   heal?: { text: string; vocab: VocabIndex };
   /** Most draft tokens a speculative step checks (greedy only; 0: plain decoding). Default DRAFT_TOKENS. */
   draftTokens?: number;
+  /**
+   * Turns each row of logits into the scores a token is chosen from (the project cache's mix), and
+   * follows the tokens chosen. Drafts are checked against the same scores, so a draft is kept only
+   * when the mix would have chosen it.
+   */
+  mixer?: TokenMixer;
+}
+
+/** What the generator needs of a mixer (projectCache/mixing.ts). */
+export interface TokenMixer {
+  push(token: number): void;
+  scores(logits: Float32Array, asLogits?: boolean): Float32Array;
 }
 
 /**
@@ -133,7 +145,10 @@ export class Generator {
     let finish: FinishReason = 'max-tokens';
     let firstTokenAt = 0;
     let required = options.heal?.text ?? '';
-    const choose = (from: Float32Array): number => {
+    const greedy = (options.temperature ?? 0) <= 0;
+    const { mixer } = options;
+    const choose = (row: Float32Array): number => {
+      const from = mixer ? mixer.scores(row, !greedy) : row;
       if (required.length === 0 || !options.heal) return sample(from, options);
       const masked = new Float32Array(from.length).fill(-Infinity);
       for (const id of options.heal.vocab.consistentWith(required)) masked[id] = from[id] as number;
@@ -149,6 +164,7 @@ export class Generator {
       if (options.stopIds?.has(next)) return 'stop-token';
       generated.push(next);
       lookup?.push(next);
+      mixer?.push(next);
       if (options.shouldStop?.(generated)) return 'stop-rule';
       if (generated.length >= options.maxTokens) return 'max-tokens';
       if (held + 1 >= this.contextLength) return 'context-full';
@@ -158,7 +174,6 @@ export class Generator {
     // Speculative decoding (greedy only, where it gives exactly the tokens plain decoding gives): each
     // step feeds the chosen token plus draft tokens looked up in the prompt and recent output, and
     // keeps the drafts the model would have chosen itself, one row of logits each.
-    const greedy = (options.temperature ?? 0) <= 0;
     const lookup = greedy && this.draftLimit > 0 && (options.draftTokens ?? DRAFT_TOKENS) > 0 ? new PromptLookup(prompt, this.previousOutput) : null;
     let steps = 0;
     let drafted = 0;

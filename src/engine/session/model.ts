@@ -21,6 +21,8 @@ export interface LoadedCompletionModel {
   decoder: Decoder;
   generator: Generator;
   prompts: PromptBuilder;
+  /** Width of a logit row: the ids the project cache counts. */
+  vocabSize: number;
   provider: string;
   /** Providers tried before the one that runs, with reasons. */
   attempts: ProviderAttempt[];
@@ -81,10 +83,17 @@ export async function loadCompletionModel(
     decoder,
     generator,
     prompts: new PromptBuilder(tokenizer, entry.manifest.fimMode),
+    vocabSize: vocabularySize(entry, tokenizer),
     provider: decoder.provider,
     attempts,
     providerSummary: describeAttempts(decoder.provider, attempts),
     loadMs,
     warmupMs,
   };
+}
+
+/** The architecture's vocabulary when the manifest records it (logit rows are that wide), else the tokenizer's. */
+function vocabularySize(entry: LoadedCompletionModel['entry'], tokenizer: KestrelTokenizer): number {
+  const arch = entry.manifest.raw['architecture'] as { vocabSize?: unknown } | undefined;
+  return typeof arch?.vocabSize === 'number' && arch.vocabSize > 0 ? arch.vocabSize : tokenizer.vocab().texts.length;
 }

@@ -1,0 +1,130 @@
+/**
+ * Mixing the project cache into decoding: at every step
+ *   P = lambda(ctx) * P_model + (1 - lambda(ctx)) * P_cache
+ * with the cache's weight 1 - lambda from how much of the current context the cache has seen: none
+ * below `minOrder` tokens of context, rising linearly to `maxWeight` at the longest context the
+ * cache counts, scaled by the Witten-Bell confidence N / (N + D) of that context (how often it was
+ * seen against how many different tokens followed it). When the weight is 0 the model's logits are
+ * used untouched, so lambda = 1 is exactly the model.
+ *
+ * Parameters are tuned on the valid packages per model and recorded in the model's kestrel.json
+ * ("projectCache": {"lambda": {...}}); DEFAULT_MIX is the engine's value for models without one.
+ */
+import type { CacheGuess, ProjectCache } from './projectCache';
+
+export interface MixParameters {
+  /** Cache weight (1 - lambda) at the longest context, before the confidence factor. */
+  maxWeight: number;
+  /** Shortest context (in tokens) the cache must have seen to get any weight. */
+  minOrder: number;
+}
+
+/** How each step chooses: the mix, the model alone (lambda = 1) or the cache alone (lambda = 0). */
+export type MixMode = 'mix' | 'model' | 'cache';
+
+/**
+ * Tuned on the valid packages with kestrel-py-tiny (see README, "Project cache"):
+ * `node out/scripts/tuneProjectCache.mjs`.
+ */
+export const DEFAULT_MIX: MixParameters = { maxWeight: 0.9, minOrder: 1 };
+
+/** The parameters recorded in a model's kestrel.json, or undefined when it records none (or a broken record). */
+export function mixParametersOf(raw: Record<string, unknown>): MixParameters | undefined {
+  const record = raw['projectCache'];
+  if (typeof record !== 'object' || record === null) return undefined;
+  const lambda = (record as Record<string, unknown>)['lambda'];
+  if (typeof lambda !== 'object' || lambda === null) return undefined;
+  const { maxWeight, minOrder } = lambda as Record<string, unknown>;
+  if (typeof maxWeight !== 'number' || maxWeight < 0 || maxWeight > 1) return undefined;
+  if (typeof minOrder !== 'number' || !Number.isInteger(minOrder) || minOrder < 0) return undefined;
+  return { maxWeight, minOrder };
+}
+
+/** 1 - lambda for what the cache has seen of the context. */
+export function cacheWeight(guess: CacheGuess, parameters: MixParameters, longestContext: number): number {
+  if (guess.order < 0 || guess.order < parameters.minOrder || guess.count <= 0) return 0;
+  const ramp = Math.min(1, (guess.order - parameters.minOrder + 1) / Math.max(1, longestContext - parameters.minOrder + 1));
+  return parameters.maxWeight * ramp * (guess.count / (guess.count + guess.distinct));
+}
+
+/** Running figures of one generation's mixing, for the benchmark and the eval. */
+export interface MixStats {
+  steps: number;
+  /** Steps where the cache had weight. */
+  mixedSteps: number;
+  /** Time spent predicting and mixing, ms, in all and per step. */
+  ms: number;
+  stepMs: number[];
+}
+
+/**
+ * The generator's view of the cache for one completion: it follows the tokens chosen so far (`push`)
+ * and turns each row of model logits into the scores to choose from.
+ */
+export class CacheMixer {
+  private readonly context: number[];
+  private readonly cacheRow: Float32Array;
+  private readonly mixed: Float32Array;
+  readonly stats: MixStats = { steps: 0, mixedSteps: 0, ms: 0, stepMs: [] };
+
+  constructor(
+    private readonly cache: ProjectCache,
+    private readonly key: string,
+    /** The ids before the first generated token (the prompt; only its end is kept). */
+    prompt: readonly number[],
+    private readonly mode: MixMode,
+    private readonly parameters: MixParameters,
+  ) {
+    this.context = prompt.slice(Math.max(0, prompt.length - cache.order));
+    this.cacheRow = new Float32Array(cache.vocabSize);
+    this.mixed = new Float32Array(cache.vocabSize);
+  }
+
+  push(token: number): void {
+    this.context.push(token);
+    if (this.context.length > 4 * this.cache.order) this.context.splice(0, this.context.length - this.cache.order);
+  }
+
+  /**
+   * Scores over the vocabulary for the next token: the logits themselves when the cache has no say,
+   * else mixed probabilities (their logarithms when `asLogits`, for sampling with a temperature).
+   */
+  scores(logits: Float32Array, asLogits = false): Float32Array {
+    if (this.mode === 'model') return logits;
+    const started = performance.now();
+    this.stats.steps++;
+    const row = this.cacheRow;
+    row.fill(0);
+    const guess = this.cache.predict(this.key, this.context, row);
+    const weight = this.mode === 'cache' ? 1 : cacheWeight(guess, this.parameters, this.cache.order - 1);
+    if (weight <= 0) {
+      this.spent(started);
+      return logits;
+    }
+    this.stats.mixedSteps++;
+    const n = Math.min(logits.length, row.length);
+    const out = this.mixed;
+    if (weight >= 1) out.set(row.subarray(0, n));
+    else {
+      let max = -Infinity;
+      for (let i = 0; i < n; i++) if ((logits[i] as number) > max) max = logits[i] as number;
+      let sum = 0;
+      for (let i = 0; i < n; i++) {
+        const e = Math.exp((logits[i] as number) - max);
+        out[i] = e;
+        sum += e;
+      }
+      const modelShare = (1 - weight) / sum;
+      for (let i = 0; i < n; i++) out[i] = modelShare * (out[i] as number) + weight * (row[i] as number);
+    }
+    if (asLogits) for (let i = 0; i < n; i++) out[i] = Math.log(out[i] as number);
+    this.spent(started);
+    return n === out.length ? out : out.subarray(0, n);
+  }
+
+  private spent(started: number): void {
+    const ms = performance.now() - started;
+    this.stats.ms += ms;
+    this.stats.stepMs.push(ms);
+  }
+}
