@@ -8,7 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { CompletionEngine } from '../../src/engine/engine';
 import { Generator } from '../../src/engine/generate/generator';
-import { CacheMixer } from '../../src/engine/projectCache/mixing';
+import { CacheMixer, expNonPositive } from '../../src/engine/projectCache/mixing';
 import { ProjectCache } from '../../src/engine/projectCache/projectCache';
 import { TrackedText } from '../../src/engine/projectCache/trackedText';
 import { inspectModelDir } from '../../src/engine/registry/registry';
@@ -152,4 +152,13 @@ test('a workspace over the memory budget drops the least recently used files, st
   } finally {
     await engine.dispose();
   }
+});
+
+test("the mix's exponential matches Math.exp to 1e-6 relative over the range a softmax needs", () => {
+  for (let d = 0; d >= -80; d -= 0.0137) {
+    const exact = Math.exp(d);
+    assert.ok(Math.abs(expNonPositive(d) - exact) <= 1e-6 * exact, `exp(${d})`);
+  }
+  assert.equal(expNonPositive(0), 1);
+  assert.equal(expNonPositive(-1000), 0);
 });

@@ -34,6 +34,13 @@ export interface NgramTrieStats {
 
 type TokenPage = Uint16Array | Int32Array;
 
+/** Tokens that followed a context and their counts, in reusable arrays (vocabulary-sized). */
+export interface NextTokens {
+  tokens: Int32Array;
+  counts: Int32Array;
+  size: number;
+}
+
 export class NgramTrie {
   private tokenPages: TokenPage[] = [];
   private countPages: Int32Array[] = [];
@@ -163,6 +170,22 @@ export class NgramTrie {
       visit?.(this.token(c), k);
     }
     return [total, distinct];
+  }
+
+  /** `forEachNext` into arrays: one walk of the children, no callback. */
+  nextTokensOf(node: number, out: NextTokens): [number, number] {
+    let total = 0;
+    let size = 0;
+    for (let c = this.first(node); c > 0; c = this.next(c)) {
+      const k = this.count(c);
+      if (k <= 0) continue;
+      total += k;
+      out.tokens[size] = this.token(c);
+      out.counts[size] = k;
+      size++;
+    }
+    out.size = size;
+    return [total, size];
   }
 
   /** Every n-gram with a count above zero, as "t1,t2,..." -> count (tests compare tries with it). */

@@ -12,7 +12,7 @@
  * Edits are applied as token splices (trackedText.ts): a keystroke re-counts only the n-grams that
  * cross it. Memory is bounded: past the budget, the least recently used workspace files are dropped.
  */
-import { NgramTrie, SMALL_PAGES } from './ngramTrie';
+import { NgramTrie, SMALL_PAGES, type NextTokens } from './ngramTrie';
 import { TrackedText, type PieceEncoder, type TokenSplice } from './trackedText';
 
 export interface ProjectCacheOptions {
@@ -37,6 +37,11 @@ export interface CacheGuess {
   distinct: number;
   /** Which scope gave that level. */
   scope: 'document' | 'open' | 'workspace' | 'none';
+  /**
+   * The order-0 level (token frequencies), left for the caller to add when it asked for that: its
+   * weight and the dense counts, so a mix can fold it into its own pass over the vocabulary.
+   */
+  unigrams?: { share: number; counts: Int32Array };
 }
 
 export interface ProjectCacheStats {
@@ -66,6 +71,8 @@ export class ProjectCache {
   private readonly all: NgramTrie;
   private readonly open: NgramTrie;
   private evicted = 0;
+  /** The tokens that followed one context, gathered once per level of a prediction. */
+  private readonly nextTokens: NextTokens;
 
   constructor(
     private readonly encoder: PieceEncoder,
@@ -77,6 +84,7 @@ export class ProjectCache {
     this.recentLimit = Math.max(1, options.recentDocuments ?? DEFAULT_RECENT);
     this.all = new NgramTrie(this.order, vocabSize);
     this.open = new NgramTrie(this.order, vocabSize, SMALL_PAGES);
+    this.nextTokens = { tokens: new Int32Array(vocabSize), counts: new Int32Array(vocabSize), size: 0 };
   }
 
   /**
@@ -209,7 +217,7 @@ export class ProjectCache {
    * order - 1 of them) in document `key`, added into `into` (a zeroed array of vocabSize), and what
    * the cache has seen of that context.
    */
-  predict(key: string, context: ArrayLike<number>, into: Float32Array): CacheGuess {
+  predict(key: string, context: ArrayLike<number>, into: Float32Array, deferUnigrams = false): CacheGuess {
     const document = this.files.get(key)?.document?.counts;
     const scopes: Array<[NgramTrie, CacheGuess['scope']]> = [];
     if (document && document.total > 0) scopes.push([document, 'document']);
@@ -227,20 +235,24 @@ export class ProjectCache {
       for (const [counts, scope] of scopes) {
         const node = k === 0 ? 0 : counts.find(context, end - k, end);
         if (node < 0) continue;
-        const [total, distinct] = k === 0 ? [counts.total, counts.distinctTokens] : counts.forEachNext(node);
+        const [total, distinct] = k === 0 ? [counts.total, counts.distinctTokens] : counts.nextTokensOf(node, this.nextTokens);
         if (total <= 0) continue;
         if (top.order < 0) top = { order: k, count: total, distinct, scope };
         const share = mass / (total + distinct);
-        if (k === 0) {
+        if (k === 0 && deferUnigrams) {
+          top = { ...top, unigrams: { share, counts: counts.unigrams } };
+        } else if (k === 0) {
           const unigrams = counts.unigrams;
           for (let t = 0; t < unigrams.length; t++) {
             const c = unigrams[t] as number;
             if (c > 0) into[t] = (into[t] as number) + share * c;
           }
         } else {
-          counts.forEachNext(node, (token, count) => {
-            into[token] = (into[token] as number) + share * count;
-          });
+          const seen = this.nextTokens;
+          for (let i = 0; i < seen.size; i++) {
+            const token = seen.tokens[i] as number;
+            into[token] = (into[token] as number) + share * (seen.counts[i] as number);
+          }
         }
         mass *= distinct / (total + distinct);
         break; // the innermost scope that has seen this context decides this level
