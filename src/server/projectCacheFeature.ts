@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { errorMessage, isAbortError } from '../engine/errors';
+import { errorMessage, isAbortError } from '../shared/errors/errors';
 import type { ProjectCache } from '../engine/projectCache/projectCache';
 import { splitStable } from '../engine/tokenize/chunks';
 import type { KestrelTokenizer } from '../engine/tokenize/tokenizer';

@@ -11,7 +11,7 @@ import { Generator } from '../../src/engine/generate/generator';
 import { CacheMixer, expNonPositive } from '../../src/engine/projectCache/mixing';
 import { ProjectCache } from '../../src/engine/projectCache/projectCache';
 import { TrackedText } from '../../src/engine/projectCache/trackedText';
-import { inspectModelDir } from '../../src/engine/registry/registry';
+import { inspectModelDir } from '../../src/shared/models/registry';
 import { loadCompletionModel, type LoadedCompletionModel } from '../../src/engine/session/model';
 import { pythonFiles } from '../../src/engine/cli/evalCompletion';
 
