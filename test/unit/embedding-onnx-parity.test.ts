@@ -23,7 +23,7 @@ interface Reference {
   query_prefix: string;
   code_prefix: string;
   batches: Batch[];
-  tolerance: { fp32_max_abs: number; int8_min_cosine: number };
+  tolerance: { fp32_max_abs: number; int8_min_cosine: number; fp16_min_cosine: number };
 }
 interface KestrelJson {
   kind: string;
@@ -89,6 +89,20 @@ test('int8 ONNX embeddings stay close to PyTorch fp32 (cosine)', async () => {
       assert.ok(cos >= ref.tolerance.int8_min_cosine, `row ${i}: cosine ${cos}`);
     });
   }
+});
+
+test('fp16 ONNX embeddings (the GPUs\' file, run here on the CPU) stay close to PyTorch fp32 (cosine)', async () => {
+  assert.ok(meta.files['fp16'], 'kestrel.json lists the fp16 file (models/training/common/fp16.py)');
+  let worst = 1;
+  for (const batch of ref.batches) {
+    const got = await embed(meta.files['fp16'].path, batch);
+    got.forEach((row, i) => {
+      const cos = row.reduce((s, v, j) => s + v * batch.embeddings[i]![j]!, 0);
+      worst = Math.min(worst, cos);
+      assert.ok(cos >= ref.tolerance.fp16_min_cosine, `row ${i}: cosine ${cos}`);
+    });
+  }
+  console.log(`fp16: worst cosine to PyTorch ${worst.toFixed(6)}`);
 });
 
 test('@huggingface/tokenizers gives the ids PyTorch embedded (prefix = one special token)', () => {

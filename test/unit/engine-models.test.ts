@@ -7,7 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { CompletionEngine } from '../../src/engine/engine';
 import { EngineError } from '../../src/shared/errors/errors';
 import { parseManifest } from '../../src/shared/models/manifest';
-import { inspectModelDir, scanModels } from '../../src/shared/models/registry';
+import { chooseVariant, inspectModelDir, scanModels } from '../../src/shared/models/registry';
 import { Decoder, lastRowLogits } from '../../src/engine/session/decoder';
 import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/shared/devices/providers';
 import { byteLevelTokenizerJson, identityOnnx } from './support/fixtures';
@@ -200,4 +200,20 @@ test('the last position\'s logits are read from [1, T, V] (Optimum exports) and 
   assert.deepEqual([...lastRowLogits(last, [1, 1, 3])], [7, 8, 9]);
   const half = Uint16Array.from([0x3c00, 0xc000, 0x3800, 0x4000]); // float16 1, -2, 0.5, 2; T = 2, V = 2
   assert.deepEqual([...lastRowLogits(half, [1, 2, 2])], [0.5, 2]);
+});
+
+test('the shipped models give the CPU their int8 file and every GPU provider their half-precision file', () => {
+  const { models } = scanModels([join(process.cwd(), 'models')]);
+  const shipped = models.filter((m) => ['kestrel-py-tiny', 'kestrel-embed-tiny'].includes(m.id));
+  assert.equal(shipped.length, 2);
+  for (const entry of shipped) {
+    assert.deepEqual(entry.problems, [], `${entry.id} is usable`);
+    assert.equal(chooseVariant(entry, 'cpu')?.file, 'model.int8.onnx', `${entry.id} on the CPU`);
+    for (const gpu of ['cuda', 'webgpu', 'dml', 'coreml']) {
+      assert.equal(chooseVariant(entry, gpu)?.file, 'model.fp16.onnx', `${entry.id} on ${gpu}`);
+    }
+    // half the fp32 file: float16 weights, the same graph
+    const [fp32, fp16] = ['fp32', 'fp16'].map((name) => entry.variants.find((v) => v.name === name)?.sizeBytes ?? 0);
+    assert.ok(fp16 > 0 && fp16 < (fp32 as number) * 0.55, `${entry.id}: fp16 ${fp16} bytes, fp32 ${fp32}`);
+  }
 });
