@@ -81,6 +81,8 @@ class Attention(nn.Module):
             if rep > 1:
                 k, v = k.repeat_interleave(rep, dim=1), v.repeat_interleave(rep, dim=1)  # (B, nh, T, hd)
             y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        elif mask is None and past is None:  # training on PyTorch 1.x (CPU)
+            y = causal_attention_bmm(q, k, v, rep)
         else:
             # group the query heads by KV head and broadcast K/V instead of copying them: this is the
             # path the ONNX export takes, and decode steps then read the cache once
@@ -97,6 +99,30 @@ class Attention(nn.Module):
         return self.o_proj(y), present
 
 
+def causal_attention_bmm(q, k, v, rep):
+    """Causal GQA attention as three batched matrix products: the rep query heads of one KV head are
+    stacked along the rows, so K and V are read as they are (no broadcast copies), and scaling plus the
+    causal mask are one fused baddbmm with an additive mask. Same result as the general path below.
+    q (B, nh, T, hd), k and v (B, nkv, T, hd) -> (B, nh, T, hd)."""
+    B, nh, T, hd = q.shape
+    nkv = k.shape[1]
+    qr = q.reshape(B * nkv, rep * T, hd)  # query rows grouped by KV head
+    bias = additive_causal_mask(T, q.device, q.dtype).repeat(rep, 1)  # (rep*T, T)
+    att = torch.baddbmm(bias, qr, k.reshape(B * nkv, T, hd).transpose(1, 2), alpha=1.0 / math.sqrt(hd))
+    att = F.softmax(att, dim=-1)  # (B*nkv, rep*T, T)
+    return torch.bmm(att, v.reshape(B * nkv, T, hd)).view(B, nh, T, hd)
+
+
+_MASKS = {}
+
+
+def additive_causal_mask(T, device, dtype):
+    key = (T, device, dtype)
+    if key not in _MASKS:
+        _MASKS[key] = torch.full((T, T), float('-inf'), device=device, dtype=dtype).triu_(1)
+    return _MASKS[key]
+
+
 def causal_mask(T, S, device, attention_mask=None):
     """Boolean (B|1, 1, T, S): query t (at absolute position S-T+t) sees key s <= S-T+t and s unpadded."""
     q_pos = torch.arange(T, device=device)[:, None] + (S - T)
@@ -105,6 +131,55 @@ def causal_mask(T, S, device, attention_mask=None):
     if attention_mask is not None:
         m = m & attention_mask[:, None, None, :].bool()  # (B, 1, T, S)
     return m
+
+
+class LinearCrossEntropy(torch.autograd.Function):
+    """Mean cross-entropy of x @ weight.T against targets, in chunks of rows, without ever holding the
+    float32 logits (or log-softmax) of the whole batch: at 16k vocabulary those are 64 KB a token, and
+    writing and reading them back cost more than the output matmul itself on a CPU.
+
+    The loss is the end of the graph, so the gradient of each chunk's logits (softmax - onehot) is known
+    in the forward pass: it is turned into the gradients of x and weight right away (the two matmuls the
+    backward pass would do anyway) and the chunk's logits are dropped. Backward only scales them.
+    Rows whose target is ignore_index (-1) count neither in the loss nor in the mean.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, targets, chunk_rows):
+        # x (N, C), weight (V, C), targets (N,)
+        n_valid = (targets != -1).sum().clamp(min=1)
+        loss = x.new_zeros(())
+        grad_x = torch.empty_like(x) if ctx.needs_input_grad[0] else None
+        grad_w = torch.zeros_like(weight) if ctx.needs_input_grad[1] else None
+        for i in range(0, x.shape[0], chunk_rows):
+            xc, tc = x[i:i + chunk_rows], targets[i:i + chunk_rows]
+            logits = xc @ weight.t()  # (c, V)
+            keep = tc != -1
+            tk = tc.clamp(min=0)[:, None]
+            lse = torch.logsumexp(logits, dim=-1)  # (c,)
+            loss += ((lse - logits.gather(1, tk)[:, 0]) * keep).sum()
+            if grad_x is None and grad_w is None:
+                continue
+            g = logits.sub_(lse[:, None]).exp_()  # softmax, in place of the logits
+            g.scatter_add_(1, tk, -torch.ones_like(tk, dtype=g.dtype))
+            g.mul_((keep.to(g.dtype) / n_valid)[:, None])
+            if grad_x is not None:
+                torch.mm(g, weight, out=grad_x[i:i + chunk_rows])
+            if grad_w is not None:
+                grad_w.addmm_(g.t(), xc)
+        ctx.save_for_backward(grad_x, grad_w)
+        return loss / n_valid
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        grad_x, grad_w = ctx.saved_tensors
+        return (None if grad_x is None else grad_x * grad_out,
+                None if grad_w is None else grad_w * grad_out, None, None)
+
+
+def linear_cross_entropy(x, weight, targets, chunk_rows=512):
+    """F.cross_entropy(x @ weight.T, targets, ignore_index=-1) for 2-D x, computed chunk by chunk."""
+    return LinearCrossEntropy.apply(x, weight, targets, chunk_rows)
 
 
 class MLP(nn.Module):
@@ -199,6 +274,10 @@ class GPT(nn.Module):
             x, present = block(x, cos, sin, None if past_key_values is None else past_key_values[i], mask)
             presents.append(present)
         x = self.norm(x)
+        if targets is not None and x.device.type == 'cpu' and x.dtype == torch.float32:
+            # training and evaluation on the CPU: the loss without the batch's logits (None is returned)
+            loss = linear_cross_entropy(x.reshape(B * T, -1), self.lm_head.weight, targets.reshape(-1))
+            return None, loss, presents
         logits = self.lm_head(x)  # (B, T, V)
         loss = None
         if targets is not None:

@@ -10,6 +10,7 @@ learning_rate = 1e-3
 min_lr = 6e-5
 warmup_iters = 200
 max_iters = 4000
+lr_schedule = 'iters'  # cosine over max_iters: a run of known length
 eval_interval = 250
 eval_iters = 20
 max_seconds = 480

@@ -15,8 +15,9 @@ def small_model(**kw):
 def test_shapes_and_loss():
     m = small_model()
     x = torch.randint(0, 300, (2, 10))
-    logits, loss, presents = m(x, torch.randint(0, 300, (2, 10)))
+    logits, _, presents = m(x)
     assert logits.shape == (2, 10, 300)
+    _, loss, _ = m(x, torch.randint(0, 300, (2, 10)))
     assert torch.isfinite(loss) and abs(loss.item() - torch.log(torch.tensor(300.0)).item()) < 0.5
     assert len(presents) == 2
     k, v = presents[0]
@@ -99,3 +100,30 @@ def test_training_step_reduces_loss():
         opt.step()
         opt.zero_grad()
     assert loss.item() < first - 1.0
+
+
+def test_chunked_loss_equals_plain_cross_entropy_and_its_gradient():
+    from model import linear_cross_entropy
+    torch.manual_seed(1)
+    x = torch.randn(37, 16, dtype=torch.float64, requires_grad=True)
+    w = torch.randn(50, 16, dtype=torch.float64, requires_grad=True)
+    t = torch.randint(0, 50, (37,))
+    t[[3, 20]] = -1  # ignored rows count neither in the loss nor in the mean
+    plain = torch.nn.functional.cross_entropy(x @ w.t(), t, ignore_index=-1)
+    gx, gw = torch.autograd.grad(plain * 3, (x, w))
+    for chunk in (1, 8, 37, 100):  # chunks that divide the rows, that do not, and one chunk
+        fused = linear_cross_entropy(x, w, t, chunk_rows=chunk)
+        fx, fw = torch.autograd.grad(fused * 3, (x, w))
+        assert torch.allclose(fused, plain, atol=1e-12)
+        assert torch.allclose(fx, gx, atol=1e-12) and torch.allclose(fw, gw, atol=1e-12)
+
+
+def test_training_attention_path_equals_the_export_path():
+    from model import causal_mask
+    m = small_model(n_head=4, n_kv_head=2)
+    x = torch.randint(0, 300, (2, 12))
+    with torch.no_grad():
+        fast, _, _ = m(x)  # no mask, no cache: the training path
+        general, _, _ = m(x, attention_mask=torch.ones(2, 12, dtype=torch.long))  # the export path
+    assert torch.allclose(fast, general, atol=1e-5), (fast - general).abs().max()
+    assert causal_mask(3, 3, 'cpu').sum() == 6
