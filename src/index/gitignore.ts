@@ -5,10 +5,10 @@
  * overrides a shallower one. A file inside an ignored folder cannot be re-included (git never looks
  * inside), which the walker gets for free by not descending.
  */
-import { globToRegExp } from './glob';
+import { Glob } from './glob';
 
 interface Rule {
-  regex: RegExp;
+  glob: Glob;
   negated: boolean;
   directoryOnly: boolean;
 }
@@ -43,7 +43,7 @@ export class GitignoreFile {
     let result: boolean | undefined;
     for (const rule of this.rules) {
       if (rule.directoryOnly && !isDirectory) continue;
-      if (rule.regex.test(local)) result = !rule.negated;
+      if (rule.glob.matches(local)) result = !rule.negated;
     }
     return result;
   }
@@ -70,7 +70,7 @@ function parseLine(raw: string): Rule | undefined {
   const anchored = line.includes('/');
   if (line.startsWith('/')) line = line.slice(1);
   const glob = anchored || line.startsWith('**') ? line : `**/${line}`;
-  return { regex: globToRegExp(glob), negated, directoryOnly };
+  return { glob: new Glob(glob), negated, directoryOnly };
 }
 
 /** The .gitignore files that apply at one point of a walk, shallowest first. */
