@@ -15,6 +15,8 @@ export type SkipReason =
   | 'generated'
   | 'symlink-loop'
   | 'duplicate-symlink'
+  /** FIFOs, sockets and devices, or links to them: reading one blocks or never ends. */
+  | 'special-file'
   | 'unreadable';
 
 /** Bytes of a file's head that the content checks look at. */

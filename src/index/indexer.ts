@@ -7,14 +7,14 @@
  * batch commits whole files, so a cancelled or killed run resumes on the next one from the store's state.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import { sep } from 'node:path';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { CHUNKER_VERSION, type Chunker } from './chunker';
 import type { Embedder } from './embedder';
 import type { ChunkRecord, FileRecord, IndexStore, OpenOptions } from './store';
 import { quantize } from './vectors';
-import { checkFile, isSkipped, walkWorkspace, type SkippedPath, type WalkOptions, type WalkedFile } from './walker';
+import { readRegularFile } from '../shared/files/regularFile';
+import { DEFAULT_MAX_FILE_BYTES, checkFile, isSkipped, unreadable, walkWorkspace, type SkippedPath, type WalkOptions, type WalkedFile } from './walker';
 
 /** What the indexer needs of a chunker and of an embedder: the worker's live in the builder thread. */
 export type ChunkSource = Pick<Chunker, 'chunk'>;
@@ -213,9 +213,10 @@ export class Indexer {
     const { store, chunker } = this.options;
     let content: Buffer;
     try {
-      content = await readFile(walked.path);
+      // The walk checked the file, but it may have been replaced since (by a link to a device, a FIFO).
+      content = await readRegularFile(walked.path, this.options.walk.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES);
     } catch (error) {
-      return { path: walked.path, rel: walked.rel, reason: 'unreadable', isDirectory: false, detail: String(error) };
+      return unreadable(walked.path, walked.rel, error);
     }
     const hash = contentHash(content);
     const stored = store.file(walked.path);

@@ -2,12 +2,14 @@
  * Finds the files of the workspace folders worth indexing, and records every file or folder left
  * out with its reason (for "Show Index Status"). Rules, in order: version-control folders, exclude
  * globs (files.exclude + kestrel.index.exclude), nested .gitignore files, secret names, binary or
- * generated names, symlink loops, the size limit, then a look at the first bytes (binary, minified,
- * generated). Secrets are never opened.
+ * generated names, symlink loops, FIFOs, sockets and devices (or links to them), the size limit,
+ * then a look at the first bytes (binary, minified, generated). Secrets are never opened, and every
+ * file is read through readRegularFile: a regular file after following links, up to the limit.
  */
-import { lstat, open, readdir, readFile, realpath, stat } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
 import { dirname, join, relative, sep } from 'node:path';
+import { NotReadableFileError, fileTypeOf, onDisk, readRegularFile, readRegularHead } from '../shared/files/regularFile';
 import { HEAD_BYTES, VCS_FOLDERS, skipByContent, skipByName, type SkipReason } from './fileFilters';
 import { GitignoreFile, IgnoreStack } from './gitignore';
 import { GlobSet } from './glob';
@@ -53,6 +55,8 @@ export interface WalkResult {
 }
 
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024;
+/** A .gitignore larger than this is not read (real ones are a few kilobytes). */
+const MAX_GITIGNORE_BYTES = 1024 * 1024;
 
 /** Files of one folder checked at once: enough to overlap disk latency, few enough for 2 cores. */
 const FILE_CONCURRENCY = 16;
@@ -80,21 +84,25 @@ function toRel(root: string, path: string): string {
 
 async function readGitignore(dir: string, base: string): Promise<GitignoreFile | undefined> {
   try {
-    return GitignoreFile.parse(base, await readFile(join(dir, '.gitignore'), 'utf8'));
+    return GitignoreFile.parse(base, (await readRegularFile(join(dir, '.gitignore'), MAX_GITIGNORE_BYTES)).toString('utf8'));
   } catch {
     return undefined;
   }
 }
 
-async function readHead(path: string, size: number): Promise<Uint8Array> {
-  const handle = await open(path, 'r');
-  try {
-    const buffer = Buffer.alloc(Math.min(HEAD_BYTES, size));
-    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
+/** What a directory entry that is neither a file, a folder nor a link is ("FIFO (named pipe)"...). */
+function specialTypeOf(entry: Dirent): string {
+  if (entry.isFIFO()) return 'FIFO (named pipe)';
+  if (entry.isCharacterDevice()) return 'character device';
+  if (entry.isBlockDevice()) return 'block device';
+  if (entry.isSocket()) return 'socket';
+  return 'special file';
+}
+
+/** A walk's skip record for a file that could not be read, with the reason the reader gave. */
+export function unreadable(path: string, rel: string, error: unknown): SkippedPath {
+  if (error instanceof NotReadableFileError) return { path, rel, reason: error.reason, isDirectory: false, detail: error.detail };
+  return { path, rel, reason: 'unreadable', isDirectory: false, detail: String(error) };
 }
 
 /** Walks every root; never throws for one unreadable path (it becomes a skip record). */
@@ -132,7 +140,7 @@ async function walkDirectory(
   const ignores = rules.useGitignore ? inherited.with(await readGitignore(dir, relDir)) : inherited;
   let entries;
   try {
-    entries = await readdir(dir, { withFileTypes: true });
+    entries = await readdir(await onDisk(dir), { withFileTypes: true });
   } catch (error) {
     result.skipped.push({ path: dir, rel: relDir, reason: 'unreadable', isDirectory: true, detail: String(error) });
     return;
@@ -147,14 +155,19 @@ async function walkDirectory(
     if (entry.isSymbolicLink()) {
       let target: Stats;
       try {
-        target = await stat(path);
+        target = await stat(await onDisk(path));
       } catch (error) {
         result.skipped.push({ path, rel, reason: 'unreadable', isDirectory: false, detail: `broken symlink (${String(error)})` });
         continue;
       }
       isDirectory = target.isDirectory();
+      if (!isDirectory && !target.isFile()) {
+        result.skipped.push({ path, rel, reason: 'special-file', isDirectory: false, detail: `link to a ${fileTypeOf(target)}` });
+        continue;
+      }
     } else if (!isDirectory && !entry.isFile()) {
-      continue; // sockets, fifos, devices
+      result.skipped.push({ path, rel, reason: 'special-file', isDirectory: false, detail: specialTypeOf(entry) });
+      continue;
     }
     if (isDirectory && VCS_FOLDERS.has(entry.name)) continue;
     const reason = pathRuleVerdict(rel, isDirectory, ignores, rules);
@@ -176,7 +189,7 @@ async function walkDirectory(
     const rel = toRel(root, path);
     let real: string;
     try {
-      real = await realpath(path);
+      real = await realpath(await onDisk(path));
     } catch (error) {
       result.skipped.push({ path, rel, reason: 'unreadable', isDirectory: true, detail: String(error) });
       continue;
@@ -208,15 +221,12 @@ function pathRuleVerdict(rel: string, isDirectory: boolean, ignores: IgnoreStack
 async function inspectFile(root: string, path: string, rules: Rules): Promise<WalkedFile | SkippedPath> {
   const rel = toRel(root, path);
   try {
-    const info = await stat(path);
-    if (info.size > rules.maxFileBytes) {
-      return { path, rel, reason: 'too-large', isDirectory: false, detail: `${Math.round(info.size / 1024)} KB` };
-    }
-    const byContent = skipByContent(await readHead(path, info.size));
+    const { head, stats } = await readRegularHead(path, HEAD_BYTES, rules.maxFileBytes);
+    const byContent = skipByContent(head);
     if (byContent) return { path, rel, reason: byContent, isDirectory: false };
-    return { root, path, rel, size: info.size, mtimeMs: info.mtimeMs, language: languageOf(path) };
+    return { root, path, rel, size: stats.size, mtimeMs: stats.mtimeMs, language: languageOf(path) };
   } catch (error) {
-    return { path, rel, reason: 'unreadable', isDirectory: false, detail: String(error) };
+    return unreadable(path, rel, error);
   }
 }
 
@@ -245,7 +255,7 @@ export async function checkFile(path: string, options: WalkOptions): Promise<Wal
   }
   if (rules.useGitignore) ignores = ignores.with(await readGitignore(dirname(path), parts.slice(0, -1).join('/')));
   try {
-    if ((await lstat(path)).isDirectory()) return undefined;
+    if ((await stat(await onDisk(path))).isDirectory()) return undefined;
   } catch (error) {
     return { path, rel, reason: 'unreadable', isDirectory: false, detail: String(error) };
   }

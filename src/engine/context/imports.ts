@@ -3,10 +3,11 @@
  * of the imported functions and classes (a class with its method headers), found with tree-sitter in
  * the open documents or on disk next to the importing file.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Node } from 'web-tree-sitter';
+import { readRegularFileSync } from '../../shared/files/regularFile';
 import type { PythonSyntax } from '../syntax/python';
 import type { OpenDocument } from './snippets';
 
@@ -106,19 +107,28 @@ export function signatureOf(python: PythonSyntax, text: string, name: string): s
   }
 }
 
+/** Modules read from disk, by path; the oldest go first past MAX_CACHED_MODULES so memory stays bounded. */
 const fileCache = new Map<string, { mtimeMs: number; text: string }>();
+const MAX_CACHED_MODULES = 64;
+/** Imported modules larger than this are not read (nor parsed) for signatures. */
+const MAX_MODULE_BYTES = 512 * 1024;
 
+/** An imported module's source: from the editor when open, else from disk (a regular file within the limit). */
 function readSource(path: string, open: ReadonlyMap<string, string>): string | null {
   const fromEditor = open.get(path);
-  if (fromEditor !== undefined) return fromEditor;
-  if (!existsSync(path)) return null;
-  const { mtimeMs, size } = statSync(path);
-  if (size > 512 * 1024) return null;
-  const cached = fileCache.get(path);
-  if (cached && cached.mtimeMs === mtimeMs) return cached.text;
-  const text = readFileSync(path, 'utf8');
-  fileCache.set(path, { mtimeMs, text });
-  return text;
+  if (fromEditor !== undefined) return fromEditor.length <= MAX_MODULE_BYTES ? fromEditor : null;
+  try {
+    const { mtimeMs } = statSync(path);
+    const cached = fileCache.get(path);
+    if (cached && cached.mtimeMs === mtimeMs) return cached.text;
+    const text = readRegularFileSync(path, MAX_MODULE_BYTES).toString('utf8');
+    fileCache.delete(path);
+    fileCache.set(path, { mtimeMs, text });
+    if (fileCache.size > MAX_CACHED_MODULES) fileCache.delete(fileCache.keys().next().value as string);
+    return text;
+  } catch {
+    return null; // missing, not a regular file, too large or unreadable: no signatures from it
+  }
 }
 
 /** Signatures of the names `text` imports from project files (open in the editor or on disk). */
