@@ -27,7 +27,10 @@ import {
 } from '../protocol';
 import type { Feature } from './feature';
 import type { Logger } from './logger';
+import { noParams } from './paramsSchema';
+import { inlineCompletionParams, prefetchParams, selectModelParams } from './protocolParams';
 import type { SettingsStore } from './settings';
+import { onNotification, onRequest } from './validatedHandlers';
 
 /**
  * Inline completions (LSP 3.18 `textDocument/inlineCompletion`) from the local model, and the
@@ -58,11 +61,15 @@ export class CompletionFeature implements Feature {
 
   register(connection: Connection): void {
     this.connection = connection;
-    connection.languages.inlineCompletion.on((params, token) => this.inlineCompletion(params, token));
-    connection.onNotification(PrefetchNotification.type, (params) => void this.prefetch(params));
-    connection.onRequest(ListModelsRequest.type, () => this.listModels());
-    connection.onRequest(SelectModelRequest.type, (params) => this.select(params.id, params.variant as VariantName | undefined));
-    connection.onRequest(DescribeModelRequest.type, () => (this.engine.loaded ? describe(this.engine.loaded) : null));
+    connection.languages.inlineCompletion.on((params, token) => {
+      const problem = inlineCompletionParams(params, 'params');
+      if (problem) throw new ResponseError(ErrorCodes.InvalidParams, `textDocument/inlineCompletion: ${problem}`);
+      return this.inlineCompletion(params, token);
+    });
+    onNotification(connection, PrefetchNotification, prefetchParams, (params) => this.prefetch(params), this.log);
+    onRequest(connection, ListModelsRequest, noParams, () => this.listModels());
+    onRequest(connection, SelectModelRequest, selectModelParams, (params) => this.select(params.id, params.variant as VariantName | undefined));
+    onRequest(connection, DescribeModelRequest, noParams, () => (this.engine.loaded ? describe(this.engine.loaded) : null));
     this.settings.onDidChange((next) => void this.follow(next));
   }
 

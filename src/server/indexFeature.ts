@@ -29,7 +29,10 @@ import {
 import { RestartPolicy } from '../shared/restart/restartPolicy';
 import type { Feature } from './feature';
 import type { Logger } from './logger';
+import { noParams } from './paramsSchema';
+import { filesChangedParams, searchParams, similarParams } from './protocolParams';
 import type { SettingsStore } from './settings';
+import { onNotification, onRequest } from './validatedHandlers';
 
 /**
  * The embedding model the index uses when its folder ships with Kestrel (or sits in a
@@ -143,15 +146,15 @@ export class IndexFeature implements Feature {
 
   register(connection: Connection): void {
     this.connection = connection;
-    connection.onRequest(SearchRequest.type, (params) => this.search((o) => o.index.search(params.query, o.options), params));
-    connection.onRequest(SimilarRequest.type, (params) => this.search((o) => o.index.similar(params.code, {
+    onRequest(connection, SearchRequest, searchParams, (params) => this.search((o) => o.index.search(params.query, o.options), params));
+    onRequest(connection, SimilarRequest, similarParams, (params) => this.search((o) => o.index.similar(params.code, {
       ...o.options,
       ...(params.notIn ? { notIn: params.notIn } : {}),
     }), params));
-    connection.onRequest(IndexStatusRequest.type, () => this.status());
-    connection.onRequest(RebuildIndexRequest.type, (token) => this.rebuild(token));
-    connection.onRequest(CancelIndexRequest.type, () => this.cancel());
-    connection.onNotification(FilesChangedNotification.type, (params) => void this.filesChanged(params));
+    onRequest(connection, IndexStatusRequest, noParams, () => this.status());
+    onRequest(connection, RebuildIndexRequest, noParams, (_params, token) => this.rebuild(token));
+    onRequest(connection, CancelIndexRequest, noParams, () => this.cancel());
+    onNotification(connection, FilesChangedNotification, filesChangedParams, (params) => this.filesChanged(params), this.log);
     this.settings.onDidChange((next) => this.reconfigure(next));
   }
 

@@ -8,31 +8,48 @@ import {
   ProposedFeatures,
   TextDocuments,
   TextDocumentSyncKind,
+  MessageType,
+  ShowMessageNotification,
   type InitializeResult,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
 import { join } from 'node:path';
-import { SettingsNotification, type WorkerSettings } from '../protocol';
+import { format } from 'node:util';
+import { errorMessage } from '../shared/errors/errors';
+import { SettingsNotification } from '../protocol';
 import { kestrelVersion } from '../version';
 import type { Feature } from './feature';
 import { connectionLogger } from './logger';
-import { DEFAULT_WORKER_SETTINGS, SettingsStore } from './settings';
+import { SettingsStore, checkSettings } from './settings';
 import { StatusFeature } from './statusFeature';
 import { CompletionFeature } from './completionFeature';
 import { IndexFeature } from './indexFeature';
 import { ProjectCacheFeature } from './projectCacheFeature';
 import { PriorityGate } from '../index/priorityGate';
+import { transportFromArgv } from './transport';
 
-// The transport (--node-ipc, --stdio, --socket=N) is read from argv by createConnection.
-const connection = createConnection(ProposedFeatures.all);
+// The transport (--node-ipc, --stdio, --socket=N, --pipe=NAME) is read from argv.
+const transport = transportFromArgv(process.argv.slice(2), (reason) => connection.console.warn(`[worker] dropped a message: ${reason}`));
+let shutdownReceived = false;
+// A frame that cannot be read leaves the stream out of step for good: say why and exit, so the
+// client sees the worker end and starts a new one (staying alive would answer nothing, forever).
+transport.reader.onError((error) => {
+  const message = `the message stream from the client is broken (${errorMessage(error)}); the worker exits so that a new one can start`;
+  process.stderr.write(`Kestrel worker: ${message}\n`);
+  connection.console.error(`[worker] ${message}`);
+  setTimeout(() => process.exit(1), 100);
+});
+transport.reader.onClose(() => process.exit(shutdownReceived ? 0 : 1));
+const connection = createConnection(ProposedFeatures.all, transport.reader, transport.writer);
 const log = connectionLogger(connection);
-const documents = new TextDocuments(TextDocument);
-
-function initialSettings(options: unknown): WorkerSettings {
-  // Clients other than Kestrel's own may send nothing: fall back to defaults field by field.
-  const given = (typeof options === 'object' && options !== null ? options : {}) as Partial<WorkerSettings>;
-  return { ...DEFAULT_WORKER_SETTINGS, ...given };
+if (transport.stdio) {
+  // stdout carries the messages: anything a library prints goes to the client's log instead.
+  console.log = console.info = (...args: unknown[]) => connection.console.info(format(...args));
+  console.warn = (...args: unknown[]) => connection.console.warn(format(...args));
+  console.error = (...args: unknown[]) => connection.console.error(format(...args));
+  console.debug = (...args: unknown[]) => connection.console.debug(format(...args));
 }
+const documents = new TextDocuments(TextDocument);
 
 const settings = new SettingsStore();
 // Shipped models sit beside the bundle's folder: dist/server.js -> ../models.
@@ -46,8 +63,21 @@ const index = new IndexFeature(settings, [shippedModels], connectionLogger(conne
 const projectCache = new ProjectCacheFeature(settings, documents, completion, connectionLogger(connection, 'project cache'), gate);
 const features: Feature[] = [new StatusFeature(settings, () => [...completion.loadedModels(), ...index.loadedModels()]), completion, index, projectCache];
 
+/** Applies settings a client sent; each wrong field is logged and shown to the user once. */
+const shownSettingProblems = new Set<string>();
+function applySettings(given: unknown): void {
+  const { settings: next, problems } = checkSettings(given);
+  for (const problem of problems) {
+    log.warn(`settings: ${problem}`);
+    if (shownSettingProblems.has(problem)) continue;
+    shownSettingProblems.add(problem);
+    void connection.sendNotification(ShowMessageNotification.type, { type: MessageType.Warning, message: `Kestrel: ${problem}` }).catch(() => undefined);
+  }
+  settings.update(next);
+}
+
 connection.onInitialize((params): InitializeResult => {
-  settings.update(initialSettings(params.initializationOptions));
+  applySettings(params?.initializationOptions);
   log.info(`Kestrel worker ${kestrelVersion} starting (pid ${process.pid}, node ${process.version})`);
   return {
     capabilities: {
@@ -60,12 +90,14 @@ connection.onInitialize((params): InitializeResult => {
 
 connection.onInitialized(() => log.info('ready'));
 
-connection.onNotification(SettingsNotification.type, (next) => {
+// Checked field by field (a wrong field falls back to its default), not rejected as a whole.
+connection.onNotification(SettingsNotification.method, (next: unknown) => {
   log.debug(`settings: ${JSON.stringify(next)}`);
-  settings.update(initialSettings(next));
+  applySettings(next);
 });
 
 connection.onShutdown(async () => {
+  shutdownReceived = true;
   await Promise.allSettled(features.map((feature) => feature.shutdown?.()));
 });
 

@@ -2,7 +2,9 @@ import type { Connection } from 'vscode-languageserver/node';
 import { StatusRequest, type LoadedModel, type WorkerStatus } from '../protocol';
 import { kestrelVersion } from '../version';
 import type { Feature } from './feature';
+import { noParams } from './paramsSchema';
 import type { SettingsStore } from './settings';
+import { onRequest } from './validatedHandlers';
 
 /** Answers `kestrel/status`: what a user or a test needs to know the worker is alive and what it runs. */
 export class StatusFeature implements Feature {
@@ -14,7 +16,7 @@ export class StatusFeature implements Feature {
   ) {}
 
   register(connection: Connection): void {
-    connection.onRequest(StatusRequest.type, () => this.status());
+    onRequest(connection, StatusRequest, noParams, () => this.status());
   }
 
   status(): WorkerStatus {

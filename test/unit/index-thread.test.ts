@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Connection } from 'vscode-languageserver/node';
+import { CancellationToken, type Connection } from 'vscode-languageserver/node';
 import { inspectModelDir } from '../../src/shared/models/registry';
 import type { IndexProgress } from '../../src/index/indexer';
 import { OnnxEmbedder } from '../../src/index/onnxEmbedder';
@@ -199,7 +199,7 @@ test('the index feature reports a thread that keeps dying, restarts it twice, th
   const feature = new IndexFeature(settings, [], log, new PriorityGate(), crashingThreadFile());
   const handlers = new Map<string, (...args: unknown[]) => unknown>();
   const connection = {
-    onRequest: (type: { method: string }, handler: (...args: unknown[]) => unknown) => handlers.set(type.method, handler),
+    onRequest: (method: string, handler: (...args: unknown[]) => unknown) => handlers.set(method, handler),
     onNotification: () => undefined,
     sendNotification: () => Promise.resolve(),
   } as unknown as Connection;
@@ -215,7 +215,7 @@ test('the index feature reports a thread that keeps dying, restarts it twice, th
     assert.match(lines.at(-1) ?? '', /stays stopped/);
     const search = handlers.get('kestrel/search');
     assert.ok(search);
-    const result = (await search({ query: 'anything' })) as { hits: unknown[]; notice?: string };
+    const result = (await search({ query: 'anything' }, CancellationToken.None)) as { hits: unknown[]; notice?: string };
     assert.deepEqual(result.hits, []);
     assert.match(result.notice ?? '', /not available: the index thread stopped/);
   } finally {
