@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Connection, TextDocuments } from 'vscode-languageserver/node';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
@@ -12,6 +11,7 @@ import { ProjectCacheNotification, type ProjectCacheParams, type WorkerSettings 
 import type { Feature } from './feature';
 import type { Logger } from './logger';
 import type { SettingsStore } from './settings';
+import { readRegularFile } from '../shared/files/regularFile';
 
 /** Characters encoded between two yields to the event loop (about 20 ms of BPE on the 2-core machine). */
 const SLICE_CHARS = 16 * 1024;
@@ -155,7 +155,7 @@ export class ProjectCacheFeature implements Feature {
         signal.throwIfAborted();
         let text: string;
         try {
-          text = await readFile(file.path, 'utf8');
+          text = (await readRegularFile(file.path, config.maxFileBytes)).toString('utf8');
         } catch (error) {
           this.log.debug(`project cache: could not read ${file.path}: ${errorMessage(error)}`);
           continue;

@@ -62,6 +62,7 @@ export const workerSettingsFields: { [K in keyof WorkerSettings]-?: Schema<Worke
   workspaceFolders: optional(array(PATH, 1024)),
   indexExclude: optional(array(string(1000), 10_000)),
   indexMaxFileSizeKB: optional(finite(1, 1024 * 1024)),
+  projectCache: optional(boolean),
 };
 
 /** The user's names of the settings behind the worker's fields, for messages. */
@@ -73,4 +74,5 @@ export const SETTING_NAMES: Partial<Record<keyof WorkerSettings, string>> = {
   indexEnable: 'kestrel.index.enable',
   indexExclude: 'kestrel.index.exclude (with files.exclude)',
   indexMaxFileSizeKB: 'kestrel.index.maxFileSizeKB',
+  projectCache: 'kestrel.completions.projectCache',
 };

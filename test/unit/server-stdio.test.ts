@@ -9,7 +9,7 @@ import { StatusRequest, SettingsNotification, type WorkerSettings } from '../../
 import { RequestType, RequestType0 } from 'vscode-languageserver-protocol';
 
 /** Methods of src/protocol.ts that only the worker sends. */
-const SERVER_TO_CLIENT = new Set<string>([protocol.ModelStateNotification.method, protocol.IndexProgressNotification.method, protocol.CompletionTimingNotification.method]);
+const SERVER_TO_CLIENT = new Set<string>([protocol.ModelStateNotification.method, protocol.IndexProgressNotification.method, protocol.CompletionTimingNotification.method, protocol.ProjectCacheNotification.method]);
 
 const SERVER = 'dist/server.js';
 
