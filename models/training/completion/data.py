@@ -57,7 +57,7 @@ def fim_invert(tokens, sp):
 
 
 class TokenData:
-    """Memory-mapped token file plus document offsets, as written by prepare.py."""
+    """Memory-mapped token file plus document offsets, as written by common/tokenize_corpus.mjs."""
 
     def __init__(self, path_prefix):
         self.tokens = np.memmap(path_prefix + '.bin', dtype=np.uint16, mode='r')

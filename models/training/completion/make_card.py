@@ -1,23 +1,25 @@
 """
-Write a shipped model's kestrel.json and model card (README.md) from a finished run.
+Write a completion model's kestrel.json and model card (README.md) from a training run.
 
-  python3 models/training/make_card.py --run work/runs/tiny --out ../kestrel-py-tiny \
-      --id kestrel-py-tiny --display-name "Kestrel Python tiny (CPU-trained)"
+  python3 models/training/completion/make_card.py --run ~/.cache/kestrel-training/runs/tiny-decay \
+      --out ../kestrel-py-tiny --id kestrel-py-tiny --display-name "Kestrel Python tiny (CPU-trained)" \
+      --eval-left LEFT.json --eval-suffix SUFFIX.json
 
-Reads: run/ckpt.pt (config, model args), run/log.csv and run/loss.png (curves),
-run/eval_completion.json (eval_completion.py), work/corpus/summary.json and manifest.jsonl (data),
-work/tokenizer.json; the ONNX files and parity.json already in --out (export.py).
-Copies tokenizer.json, loss.png and log.csv into --out; records the code commit (git HEAD, and
-whether models/training had uncommitted changes).
+Reads: run/ckpt.pt (config, model args, tokens trained), run/log.csv and run/loss.png (curves),
+the line-completion reports of `kestrel eval-completion --out` (left context, and with the suffix),
+WORK/corpus/summary.json and manifest.jsonl (data), WORK/data (unigram reference); the ONNX files
+and parity.json already in --out (export.py). Copies loss.png and log.csv into --out (and the
+tokenizer, when --tokenizer names another file); records the code commit. The card keeps a history:
+one row per shipped version (tokens trained, validation loss, EM and ES), carried over from the
+kestrel.json it replaces, with its curve in history.png.
 """
 
 import argparse
 import csv
-import hashlib
+import datetime
 import json
 import os
 import shutil
-import subprocess
 import sys
 
 import torch
@@ -29,27 +31,46 @@ from provenance import git, sha256  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 
 # the completion recipe's own files (models/training also holds other recipes)
-RECIPE = ['build_corpus.py', 'train_tokenizer.mjs', 'tokenizer.py', 'prepare.py', 'model.py', 'data.py',
-          'train.py', 'plot.py', 'export.py', 'quantize.py', 'eval_completion.py', 'make_card.py',
-          'config/tiny_cpu.py', 'config/small_gpu.py']
+RECIPE = ['../common', '.']
 
 SPECIALS = {'endOfText': '<|endoftext|>', 'fimPrefix': '<fim_prefix>', 'fimMiddle': '<fim_middle>',
             'fimSuffix': '<fim_suffix>'}
 
 
-def sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''):
-            h.update(chunk)
-    return h.hexdigest()
+def history_of(previous, tokens, val_loss, left, suffix):
+    """The shipped versions so far (from the kestrel.json being replaced), plus this one."""
+    rows = list(previous.get('history', []))
+    if not rows and previous.get('training'):  # a card from before the history: its own figures
+        lc = previous.get('metrics', {}).get('lineCompletion', {})
+        rows.append({'date': None, 'tokens': previous['training'].get('tokensTrained'),
+                     'validLoss': previous.get('metrics', {}).get('validLoss'),
+                     'exactMatch': lc.get('exactMatch'), 'editSimilarity': lc.get('editSimilarity'),
+                     'note': f"{lc.get('lines')} lines, Python evaluation"})
+    rows.append({'date': datetime.date.today().isoformat(), 'tokens': tokens, 'validLoss': round(val_loss, 4),
+                 'exactMatch': left['exactMatch'], 'editSimilarity': left['editSimilarity'],
+                 'exactMatchWithSuffix': suffix['exactMatch'] if suffix else None,
+                 'editSimilarityWithSuffix': suffix['editSimilarity'] if suffix else None,
+                 'note': f"{left['lines']} lines, kestrel eval-completion"})
+    return rows
 
 
-def git(*args):
-    try:
-        return subprocess.run(['git', *args], cwd=HERE, capture_output=True, text=True, check=True).stdout.strip()
-    except Exception:
-        return None
+def plot_history(rows, png):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    pts = [r for r in rows if r.get('tokens') and r.get('exactMatch') is not None]
+    fig, ax = plt.subplots(figsize=(6, 3.4), dpi=100)
+    tok = [r['tokens'] / 1e6 for r in pts]
+    ax.plot(tok, [r['exactMatch'] for r in pts], marker='o', label='exact match (%)')
+    ax.plot(tok, [r['editSimilarity'] for r in pts], marker='s', label='edit similarity')
+    ax.set_xscale('log')
+    ax.set_xlabel('training tokens (millions, log scale)')
+    ax.set_title('Line completion on the valid packages, left context')
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(png)
+    plt.close(fig)
 
 
 def main():
@@ -59,6 +80,10 @@ def main():
     ap.add_argument('--id', required=True)
     ap.add_argument('--display-name', required=True)
     ap.add_argument('--work', default=WORK)
+    ap.add_argument('--eval-left', default=None,
+                    help='kestrel eval-completion --out report, left context (without: a candidate, no metrics yet)')
+    ap.add_argument('--eval-suffix', default=None, help='the same with --with-suffix')
+    ap.add_argument('--tokenizer', default=None, help='tokenizer.json to ship (default: keep the one in --out)')
     ap.add_argument('--train-commit', default=None,
                     help='commit the training ran from (default: the one train.py recorded, else HEAD)')
     args = ap.parse_args()
@@ -74,10 +99,9 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(run, 'log.csv'))))
     last = rows[-1]
     best_val = min(float(r['val_loss']) for r in rows)
-    ev_path = os.path.join(run, 'eval_completion.json')
-    ev = json.load(open(ev_path)) if os.path.exists(ev_path) else {  # evaluation still to run
-        'lines': 0, 'seed': None, 'context_tokens': None, 'exact_match': None, 'edit_similarity': None,
-        'examples': []}
+    ev = json.load(open(args.eval_left)) if args.eval_left else {'lines': 0, 'seed': None, 'exactMatch': None,
+                                                                 'editSimilarity': None, 'examples': []}
+    ev_suffix = json.load(open(args.eval_suffix)) if args.eval_suffix else None
     summary = json.load(open(os.path.join(args.work, 'corpus', 'summary.json')))
     manifest_digest = sha256(os.path.join(args.work, 'corpus', 'manifest.jsonl'))
     assert manifest_digest == summary['manifest_sha256']
@@ -88,21 +112,26 @@ def main():
     va = np.bincount(np.fromfile(os.path.join(args.work, 'data', 'valid.bin'), dtype=np.uint16),
                      minlength=margs['vocab_size'])
     unigram = float(-(va / va.sum() * np.log(tr / tr.sum())).sum())
-    tokens_trained = int(last['iter']) * cfg['batch_size'] * cfg['seq_len'] * cfg['grad_accum']
+    tokens_trained = int(ckpt.get('tokens', int(last['iter']) * cfg['batch_size'] * cfg['seq_len'] * cfg['grad_accum']))
+    previous = json.load(open(os.path.join(out, 'kestrel.json'))) if os.path.exists(os.path.join(out, 'kestrel.json')) else {}
+    history = history_of(previous, tokens_trained, float(last['val_loss']), ev, ev_suffix) if args.eval_left else []
+    if history:
+        plot_history(history, os.path.join(out, 'history.png'))
 
-    shutil.copy(os.path.join(args.work, 'tokenizer.json'), os.path.join(out, 'tokenizer.json'))
+    if args.tokenizer and os.path.abspath(args.tokenizer) != os.path.abspath(os.path.join(out, 'tokenizer.json')):
+        shutil.copy(args.tokenizer, os.path.join(out, 'tokenizer.json'))
     shutil.copy(os.path.join(run, 'loss.png'), os.path.join(out, 'loss.png'))
     shutil.copy(os.path.join(run, 'log.csv'), os.path.join(out, 'training-log.csv'))
     vocab = json.load(open(os.path.join(out, 'tokenizer.json')))
     sid = {t['content']: t['id'] for t in vocab['added_tokens']}
 
     files = {}
-    for variant, name, providers in (('fp32', 'model.onnx', ['cuda', 'cpu']), ('int8', 'model.int8.onnx', ['cpu']),
-                                     ('fp16', 'model.fp16.onnx', ['cuda'])):
+    # (common/fp16.py adds the half-precision graph afterwards)
+    for variant, name, providers in (('fp32', 'model.onnx', ['cuda', 'cpu']), ('int8', 'model.int8.onnx', ['cpu'])):
         p = os.path.join(out, name)
         if os.path.exists(p):
             files[variant] = {'path': name, 'providers': providers, 'bytes': os.path.getsize(p), 'sha256': sha256(p),
-                              'pastDtype': 'float16' if variant == 'fp16' else 'float32'}
+                              'pastDtype': 'float32'}
 
     dirty = git('status', '--porcelain', '--', *RECIPE)
     train_commit = args.train_commit or cfg.get('code_commit') or git('rev-parse', 'HEAD')
@@ -145,6 +174,8 @@ def main():
             'exportCodeDirty': bool(dirty),
             'iterations': int(last['iter']),
             'tokensTrained': tokens_trained,
+            'cpuSeconds': int(ckpt.get('cpu_seconds', 0)),
+            'decayedFrom': ckpt.get('decayed_from'),
             'wallSeconds': int(float(last['seconds'])),
             'device': 'cpu' if cfg['device'] == 'cpu' else cfg['device'],
         },
@@ -157,12 +188,15 @@ def main():
             'validLossNote': 'mean cross-entropy (nats/token) on fixed valid batches with the training '
                              'mix: 50% FIM documents (half PSM, half SPM), packed',
             'lineCompletion': {'protocol': 'CodeXGLUE line-level: rest of the line from a random cursor, '
-                                           'left context only, greedy',
-                               'lines': ev['lines'], 'seed': ev['seed'], 'contextTokens': ev['context_tokens'],
-                               'exactMatch': ev['exact_match'], 'editSimilarity': ev['edit_similarity'],
+                                           'greedy, through the engine (kestrel eval-completion, int8, '
+                                           'project cache off)',
+                               'lines': ev['lines'], 'seed': ev['seed'],
+                               'exactMatch': ev['exactMatch'], 'editSimilarity': ev['editSimilarity'],
+                               'withSuffix': {'exactMatch': ev_suffix['exactMatch'], 'editSimilarity': ev_suffix['editSimilarity']} if ev_suffix else None,
                                'packages': summary['valid_packages']},
             'onnxParityTolerance': parity['tolerance'],
         },
+        'history': history,
     }
     json.dump(meta, open(os.path.join(out, 'kestrel.json'), 'w'), indent=2)
 
@@ -175,25 +209,35 @@ def main():
     lic_rows = '\n'.join(f'| {l} | {len(p)} | {", ".join(sorted(p)[:6])}{" ..." if len(p) > 6 else ""} |'
                          for l, p in sorted(lic.items(), key=lambda kv: -len(kv[1])))
     mb = lambda v: f'{files[v]["bytes"] / 1e6:.1f} MB' if v in files else '-'
-    ex = '\n'.join(f'| `{json.dumps(e["context_tail"][-40:])[1:-1]}` | `{json.dumps(e["target"])[1:-1]}` | '
+    ex = '\n'.join(f'| `{json.dumps(e["contextTail"][-40:])[1:-1]}` | `{json.dumps(e["target"])[1:-1]}` | '
                    f'`{json.dumps(e["prediction"])[1:-1]}` |' for e in ev['examples'][:8]).replace('|`', '| `')
+    fmt = lambda v: '-' if v is None else v
+    history_rows = '\n'.join(
+        f"| {fmt(r.get('date'))} | {r['tokens']:,} | {fmt(r.get('validLoss'))} | {fmt(r.get('exactMatch'))} | "
+        f"{fmt(r.get('editSimilarity'))} | {fmt(r.get('exactMatchWithSuffix'))} | {fmt(r.get('editSimilarityWithSuffix'))} | "
+        f"{fmt(r.get('note'))} |" for r in history)
+    stdlib_text = ", plus Debian's Python 3.11 standard library" if summary.get('stdlib') else ''
+    decayed = meta['training']['decayedFrom']
+    decay_steps = int(last['iter']) - decayed['iter'] if decayed else 0
     card = f"""# {args.display_name}
 
 `{args.id}`: a decoder-only Python completion transformer for Kestrel's inline completions, with
-fill-in-the-middle. Trained from scratch on CPU with the recipe in `models/training/` (one core,
-{int(float(last['seconds'])) // 60} minutes). It is a bootstrap model: small and briefly trained, it
-exercises the whole pipeline and the engine contract; quality comes from longer accelerator runs of the
-same recipe (`config/small_gpu.py`).
+fill-in-the-middle, trained on CPU with the recipe in `models/training/completion/`
+(`config/{cfg.get('model_size', 'tiny')}_cpu.py`: an open-ended run that continues across machines from
+its checkpoint or from these weights, {tokens_trained:,} tokens so far). This version is the run's
+checkpoint at that point with the learning rate decayed to its floor (warmup-stable-decay).
 
 ## Files
 | file | what | size |
 | --- | --- | --- |
 | `model.onnx` | fp32 ONNX decoder with KV cache (Optimum decoder-with-past naming) | {mb('fp32')} |
 | `model.int8.onnx` | int8 weights (per-column), dynamic int8 activations for matrix products | {mb('int8')} |
+| `model.fp16.onnx` | float16 weights behind Cast nodes (`common/fp16.py`), for GPU providers | |
 | `tokenizer.json` | byte-level BPE, {gc.vocab_size} tokens | {os.path.getsize(os.path.join(out, 'tokenizer.json')) / 1e6:.1f} MB |
 | `kestrel.json` | Kestrel model contract: files, special tokens, FIM mode, shapes, training record, metrics | |
 | `parity.json` | PyTorch reference logits for the ONNX parity test | |
 | `loss.png`, `training-log.csv` | training curves | |
+| `history.png` | line completion of each shipped version against tokens trained | |
 
 ## Model
 | | |
@@ -219,13 +263,14 @@ Generation stops at `<|endoftext|>`.
 
 ## Training
 - Data: {summary['train_files']:,} Python files ({summary['train_bytes'] / 1e6:.1f} MB) from
-  {summary['train_packages']} Debian bookworm packages sampled (seed 0) from the train list, plus
-  Debian's Python 3.11 standard library; exact and near duplicates removed; manifest sha256
-  `{manifest_digest}`.
-- Tokens seen: {tokens_trained:,} ({int(last['iter'])} steps of {cfg['batch_size']} x {cfg['seq_len']}),
-  FIM rate {cfg['fim_rate']}, AdamW (lr {cfg['learning_rate']:g} -> {cfg['min_lr']:g}, cosine over
-  {'wall time' if cfg.get('lr_schedule') == 'time' else 'steps'}, weight decay {cfg['weight_decay']}),
-  fp32 on one CPU core, {int(float(last['seconds']))} s.
+  {summary['train_packages']} Debian bookworm packages (the train list){stdlib_text};
+  exact and near duplicates removed; manifest sha256 `{manifest_digest}`.
+- Tokens seen: {tokens_trained:,}, in rows of {cfg['seq_len']} tokens, batches of {cfg['batch_size']},
+  FIM rate {cfg['fim_rate']}; AdamW (weight decay {cfg['weight_decay']}), learning rate warmed up to
+  {cfg['learning_rate']:g} and then constant, decayed to {cfg['min_lr']:g} over the last
+  {decay_steps} steps of this
+  copy only; fp32 on a 2-core CPU ({cfg.get('workers', 1)} worker threads), {int(ckpt.get('cpu_seconds', 0)) // 3600} CPU hours in
+  this run's record.
 - Code: trained from commit `{train_commit}`; exported and described from
   `{meta['training']['exportCommit']}`{' (with uncommitted recipe changes)' if dirty else ''}.
 
@@ -236,20 +281,33 @@ Generation stops at `<|endoftext|>`.
 | --- | --- |
 | validation loss (nats/token, training mix) | {float(last['val_loss']):.3f} |
 | reference: train unigram frequencies on the valid tokens | {unigram:.3f} |
-| line completion exact match (%) | {ev['exact_match']} |
-| line completion edit similarity | {ev['edit_similarity']} |
+| line completion, left context: exact match (%) / edit similarity | {ev['exactMatch']} / {ev['editSimilarity']} |
+| line completion, with the suffix (FIM): exact match (%) / edit similarity | {ev_suffix['exactMatch'] if ev_suffix else '-'} / {ev_suffix['editSimilarity'] if ev_suffix else '-'} |
 
-Line completion follows CodeXGLUE's line-level protocol: {ev['lines']} lines sampled with seed
-{ev['seed']}, cursor at a random character inside the line, the model sees the file before the
-cursor (last {ev['context_tokens']} tokens at most) and greedily writes the rest of the line; exact
-match of the stripped text and edit similarity (difflib ratio x 100, as fuzzywuzzy's `fuzz.ratio`).
+Line completion follows CodeXGLUE's line-level protocol through Kestrel's own engine
+(`kestrel eval-completion --files VALID --n {ev['lines']} --seed {ev['seed']} --no-cache`, int8 on the CPU,
+the project cache off so the figures are the model's): cursor at a random character inside a line,
+the engine's prompt (left context, or with `--with-suffix` the rest of the file as FIM suffix), greedy
+decoding of the rest of the line; exact match of the stripped text and edit similarity (difflib's
+ratio x 100, as fuzzywuzzy's `fuzz.ratio` in CodeXGLUE).
 
+## History
+| date | tokens trained | validation loss | EM | ES | EM with suffix | ES with suffix | evaluation |
+| --- | --- | --- | --- | --- | --- | --- | --- |
+{history_rows}
+
+![line completion against tokens trained](history.png)
+
+## Examples (left context)
 | context (end) | target | prediction |
 | --- | --- | --- |
 {ex}
 
 ## Limitations
-{'This model saw ' + f'{tokens_trained:,}' + ' tokens: its loss is only a little below that of unigram frequencies, and greedy decoding falls into repetition (see the examples). It is not useful as a completion model; it is the first end-to-end output of the recipe, with the real contract (ONNX with KV cache, tokenizer, FIM tokens, kestrel.json) for the engine to run and test against. Train `config/small_gpu.py` on an accelerator for a usable model.' if tokens_trained < 50_000_000 else 'Trained briefly; quality is limited by model size.'}
+A {n_params / 1e6:.1f}M-parameter model trained on {tokens_trained / 1e6:.1f}M tokens: it completes common
+idioms and names it has seen often, and little else (see the examples). Quality grows with every CPU
+hour the run gets (History) and with Kestrel's project cache, which mixes the user's own code into
+each decoding step.
 The context it was trained on is {cfg['seq_len']} tokens; longer prompts use RoPE positions it never saw.
 
 ## Data licences

@@ -1,7 +1,7 @@
 /**
  * `kestrel eval-completion --files DIR`: CodeXGLUE line-level completion through the whole engine
  * (prompt, KV cache, stop rules, postprocess) on Python files the model never saw: exact match and
- * edit similarity, comparable with models/training/eval_completion.py (left context only), or with
+ * edit similarity (left context only), or with
  * the rest of the file as the FIM suffix (--with-suffix).
  */
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';

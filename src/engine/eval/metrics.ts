@@ -1,7 +1,7 @@
 /**
  * CodeXGLUE line-level metrics: exact match of the stripped strings, and edit similarity as Python's
- * difflib.SequenceMatcher(None, a, b).ratio() x 100 (what fuzzywuzzy's fuzz.ratio reports), so the
- * numbers compare with models/training/eval_completion.py. No autojunk: lines are short.
+ * difflib.SequenceMatcher(None, a, b).ratio() x 100 (what fuzzywuzzy's fuzz.ratio reports, as CodeXGLUE
+ * does). No autojunk: lines are short.
  */
 function longestMatch(a: string, b: string, alo: number, ahi: number, blo: number, bhi: number): [number, number, number] {
   // difflib's find_longest_match without junk: earliest longest block in a, then in b
@@ -72,7 +72,7 @@ export interface LineCase {
   after: string;
 }
 
-/** eval_completion.py's sampling: a random cursor inside a line's non-blank text, rest of line >= 2 chars. */
+/** CodeXGLUE-style sampling: a random cursor inside a line's non-blank text, rest of line >= 2 chars. */
 export function sampleLineCases(files: ReadonlyArray<{ file: string; text: string }>, n: number, seed: number): LineCase[] {
   const random = seededRandom(seed);
   const pick = (k: number): number => Math.floor(random() * k);
