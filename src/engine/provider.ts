@@ -103,6 +103,8 @@ export class CompletionPipeline {
   /** Lambda's parameters and how decoding uses the cache; changeable between requests (the eval's comparisons). */
   mixParameters: MixParameters;
   mixMode: MixMode;
+  /** The mix mode the completion cache's answers were made with. */
+  private cachedFor: MixMode = 'mix';
   private readonly crossFile: CrossFileContext;
 
   constructor(
@@ -128,7 +130,13 @@ export class CompletionPipeline {
     // 2. mode
     const syntax = request.languageId !== undefined ? this.syntax.get(request.languageId) : undefined;
     const multiline = request.multiline ?? (syntax ? syntax.decideMultiline(prefix, suffix) : chooseMultiline(prefix, suffix));
-    // 3. cache (also serves a cached completion whose start was typed since)
+    // 3. cache (also serves a cached completion whose start was typed since); turning the project
+    // cache on or off makes its answers another model's
+    const mixMode = request.projectCache === false ? 'model' : this.mixMode;
+    if (mixMode !== this.cachedFor) {
+      this.cache.clear();
+      this.cachedFor = mixMode;
+    }
     if (!request.noCache && !request.prefillOnly) {
       const cached = this.cache.get(prefix, suffix);
       if (cached !== undefined) return done({ text: cached, multiline, fromCache: true });
@@ -169,7 +177,6 @@ export class CompletionPipeline {
       if (!multiline) return text.includes('\n');
       return blockEndLine(text, around) !== -1;
     };
-    const mixMode = request.projectCache === false ? 'model' : this.mixMode;
     const mixer = mixMode !== 'model' && !request.prefillOnly
       ? new CacheMixer(this.projectCache, request.cacheKey ?? request.docKey, promptIds, mixMode, this.mixParameters)
       : undefined;

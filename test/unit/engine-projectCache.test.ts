@@ -162,3 +162,37 @@ test("the mix's exponential matches Math.exp to 1e-6 relative over the range a s
   assert.equal(expNonPositive(0), 1);
   assert.equal(expNonPositive(-1000), 0);
 });
+
+test("the mix's greedy choice is the top of the mixed distribution, step after step", async () => {
+  const m = await model();
+  const cache = new ProjectCache(m.tokenizer, m.vocabSize);
+  cache.setFile('/p/pricing.py', m.tokenizer.encodeRaw(PRICING));
+  cache.updateDocument('/p/warehouse.py', WAREHOUSE);
+  const ids = m.tokenizer.encodeRaw(WAREHOUSE);
+  let cacheDecided = 0;
+  let steps = 0;
+  for (const maxWeight of [0.3, 0.9]) {
+    const chooser = new CacheMixer(cache, '/p/warehouse.py', ids.slice(0, 40), 'mix', { maxWeight, minOrder: 1 });
+    const scorer = new CacheMixer(cache, '/p/warehouse.py', ids.slice(0, 40), 'mix', { maxWeight, minOrder: 1 });
+    let decoderCache = m.decoder.emptyCache();
+    for (let at = 32; at < 96; at += 8) {
+      const step = await m.decoder.step(ids.slice(at, at + 8), decoderCache);
+      decoderCache = step.cache;
+      for (const [k, row] of step.rows.entries()) {
+        if (at + k < 40) continue;
+        const chosen = chooser.choose(row);
+        const scores = scorer.scores(row);
+        let top = 0;
+        for (let i = 1; i < scores.length; i++) if ((scores[i] as number) > (scores[top] as number)) top = i;
+        assert.equal(chosen, top, `step ${at + k}`);
+        let modelTop = 0;
+        for (let i = 1; i < row.length; i++) if ((row[i] as number) > (row[modelTop] as number)) modelTop = i;
+        if (chosen !== modelTop) cacheDecided++;
+        steps++;
+        chooser.push(ids[at + k + 1] as number);
+        scorer.push(ids[at + k + 1] as number);
+      }
+    }
+  }
+  assert.ok(steps > 80 && cacheDecided > 10, `the cache changed ${cacheDecided} of ${steps} choices`);
+});

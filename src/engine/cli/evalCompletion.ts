@@ -78,7 +78,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
       ? grid.map((p) => ({ label: `W=${p.maxWeight},K=${p.minOrder}`, parameters: p }))
       : [{ label: mode, parameters: fixed ? mixOption(fixed) : engine.mixParameters as MixParameters }];
     engine.configureMixing(mode, variants[0]?.parameters);
-    const tallies = variants.map(() => ({ em: 0, es: 0, latencies: [] as number[], mixedSteps: 0, steps: 0, mixMs: 0 }));
+    const tallies = variants.map(() => ({ em: 0, es: 0, latencies: [] as number[], mixedSteps: 0, steps: 0, fullScans: 0, mixMs: 0, stepMs: [] as number[] }));
     const examples: Array<{ file: string; contextTail: string; target: string; prediction: string }> = [];
     const cache = engine.projectCache as ProjectCache;
     const filler = new CacheFiller(cache, model.tokenizer, resolve(dir), files, inProject && mode !== 'model');
@@ -106,6 +106,8 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
           tally.steps += mixing.steps;
           tally.mixedSteps += mixing.mixedSteps;
           tally.mixMs += mixing.ms;
+          tally.fullScans += mixing.fullScans;
+          tally.stepMs.push(...mixing.stepMs);
         }
         if (v === 0 && examples.length < 12 && k % Math.max(1, Math.floor(cases.length / 12)) === 0) {
           examples.push({ file: c.file, contextTail: c.prefix.slice(-80), target: c.target, prediction });
@@ -136,7 +138,11 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
         editSimilarity: Number((t.es / cases.length).toFixed(2)),
         latencyMs: { p50: Number(percentile(t.latencies, 0.5).toFixed(1)), p95: Number(percentile(t.latencies, 0.95).toFixed(1)) },
         ...(mode !== 'model' ? {
-          cacheSteps: { steps: t.steps, withWeight: t.mixedSteps, msPerStep: Number((t.mixMs / Math.max(1, t.steps)).toFixed(4)) },
+          cacheSteps: {
+            steps: t.steps, withWeight: t.mixedSteps, fullScans: t.fullScans,
+            msPerStep: Number((t.mixMs / Math.max(1, t.steps)).toFixed(4)),
+            p50Ms: Number(percentile(t.stepMs.sort((a, b) => a - b), 0.5).toFixed(4)),
+          },
           cacheAtEnd: { files: cacheStats.files, tokens: cacheStats.tokens, megabytes: Number((cacheStats.bytes / 2 ** 20).toFixed(1)) },
         } : {}),
         seconds: Math.round((performance.now() - started) / 1000),

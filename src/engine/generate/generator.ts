@@ -42,6 +42,9 @@ export interface GenerateOptions extends SamplingOptions {
 /** What the generator needs of a mixer (projectCache/mixing.ts). */
 export interface TokenMixer {
   push(token: number): void;
+  /** The greedy choice from a row of logits. */
+  choose(logits: Float32Array): number;
+  /** Scores to choose from under constraints (token healing) or to sample from (as logits). */
   scores(logits: Float32Array, asLogits?: boolean): Float32Array;
 }
 
@@ -148,13 +151,16 @@ export class Generator {
     const greedy = (options.temperature ?? 0) <= 0;
     const { mixer } = options;
     const choose = (row: Float32Array): number => {
+      const { heal } = options;
+      const free = required.length === 0 || !heal;
+      if (mixer && greedy && free) return mixer.choose(row);
       const from = mixer ? mixer.scores(row, !greedy) : row;
-      if (required.length === 0 || !options.heal) return sample(from, options);
+      if (free) return sample(from, options);
       const masked = new Float32Array(from.length).fill(-Infinity);
-      for (const id of options.heal.vocab.consistentWith(required)) masked[id] = from[id] as number;
+      for (const id of heal.vocab.consistentWith(required)) masked[id] = from[id] as number;
       let next = sample(masked, options);
       if (next < 0 || masked[next] === -Infinity) next = sample(from, options); // no token fits: give up healing
-      const text = options.heal.vocab.texts[next] ?? '';
+      const text = heal.vocab.texts[next] ?? '';
       required = text.startsWith(required) ? '' : required.startsWith(text) && text.length > 0 ? required.slice(text.length) : '';
       return next;
     };

@@ -10,7 +10,7 @@
  * Parameters are tuned on the valid packages per model and recorded in the model's kestrel.json
  * ("projectCache": {"lambda": {...}}); DEFAULT_MIX is the engine's value for models without one.
  */
-import type { CacheGuess, ProjectCache } from './projectCache';
+import type { CacheGuess, ProjectCache, TouchedTokens } from './projectCache';
 
 export interface MixParameters {
   /** Cache weight (1 - lambda) at the longest context, before the confidence factor. */
@@ -47,8 +47,6 @@ export function cacheWeight(guess: CacheGuess, parameters: MixParameters, longes
   return parameters.maxWeight * ramp * (guess.count / (guess.count + guess.distinct));
 }
 
-/** How far below the top logit a softmax term is taken as zero. */
-const NEGLIGIBLE = 16;
 
 /** 2^-k for k = 0..126. */
 const POW2 = Float64Array.from({ length: 127 }, (_, k) => 2 ** -k);
@@ -72,22 +70,33 @@ export interface MixStats {
   steps: number;
   /** Steps where the cache had weight. */
   mixedSteps: number;
+  /** Greedy steps where a token known only by its frequency might have won, so every token was scored. */
+  fullScans: number;
   /** Time spent predicting and mixing, ms, in all and per step. */
   ms: number;
   stepMs: number[];
 }
 
+/** Bins per nat of the histogram that sums a softmax's terms (`softmaxSum`). */
+const BINS_PER_NAT = 64;
+/** Terms more than this many nats below the top one are left out of the sum (e^-40: nothing). */
+const SUM_RANGE = 40;
+
 /**
  * The generator's view of the cache for one completion: it follows the tokens chosen so far (`push`)
- * and turns each row of model logits into the scores to choose from.
+ * and turns each row of model logits into the next token (`choose`, greedy) or into the scores to
+ * choose from (`scores`, when token healing constrains the choice or a temperature samples).
  */
 export class CacheMixer {
   private readonly context: number[];
+  /** The cache's levels above order 0, written sparsely by `predict`; cleared after each step. */
   private readonly cacheRow: Float32Array;
+  private readonly touched: TouchedTokens;
   private readonly mixed: Float32Array;
-  /** Zero counts, for a prediction without an order-0 level (an empty cache). */
+  private readonly bins = new Int32Array(SUM_RANGE * BINS_PER_NAT);
+  /** Zero counts, for a prediction without an order-0 level. */
   private readonly noUnigrams: Int32Array;
-  readonly stats: MixStats = { steps: 0, mixedSteps: 0, ms: 0, stepMs: [] };
+  readonly stats: MixStats = { steps: 0, mixedSteps: 0, fullScans: 0, ms: 0, stepMs: [] };
 
   constructor(
     private readonly cache: ProjectCache,
@@ -99,6 +108,7 @@ export class CacheMixer {
   ) {
     this.context = prompt.slice(Math.max(0, prompt.length - cache.order));
     this.cacheRow = new Float32Array(cache.vocabSize);
+    this.touched = { tokens: new Int32Array(cache.vocabSize), size: 0 };
     this.mixed = new Float32Array(cache.vocabSize);
     this.noUnigrams = new Int32Array(cache.vocabSize);
   }
@@ -108,48 +118,126 @@ export class CacheMixer {
     if (this.context.length > 4 * this.cache.order) this.context.splice(0, this.context.length - this.cache.order);
   }
 
+  /** The cache's prediction for the next token and its weight (1 - lambda); 0: the model alone. */
+  private predict(): { weight: number; unigrams: Int32Array; unigramShare: number; ceiling: number } {
+    const guess = this.cache.predict(this.key, this.context, this.cacheRow, this.touched);
+    const weight = this.mode === 'cache' ? 1 : cacheWeight(guess, this.parameters, this.cache.order - 1);
+    const counts = guess.unigrams?.counts;
+    return {
+      weight,
+      unigrams: counts && counts.length >= this.cacheRow.length ? counts : this.noUnigrams,
+      unigramShare: weight * (guess.unigrams?.share ?? 0),
+      ceiling: guess.unigrams?.ceiling ?? 0,
+    };
+  }
+
+  private clearRow(): void {
+    const { tokens, size } = this.touched;
+    for (let i = 0; i < size; i++) this.cacheRow[tokens[i] as number] = 0;
+    this.touched.size = 0;
+  }
+
+  /**
+   * The greedy choice from the mix, exactly, without a pass of exponentials over the vocabulary:
+   * only the model's top token and the tokens the cache saw after this context can win, unless a
+   * token known only by its frequency could (checked with a bound), and then every token is scored.
+   */
+  choose(logits: Float32Array): number {
+    const started = performance.now();
+    this.stats.steps++;
+    const { weight, unigrams, unigramShare, ceiling } = this.predict();
+    const n = Math.min(logits.length, this.cacheRow.length);
+    let best = 0;
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) {
+      if ((logits[i] as number) > max) {
+        max = logits[i] as number;
+        best = i;
+      }
+    }
+    if (weight > 0) {
+      this.stats.mixedSteps++;
+      const modelShare = weight >= 1 ? 0 : (1 - weight) / this.softmaxSum(logits, n, max);
+      const row = this.cacheRow;
+      const score = (i: number): number =>
+        modelShare * expNonPositive((logits[i] as number) - max) + weight * (row[i] as number) + unigramShare * (unigrams[i] as number);
+      let bestScore = score(best);
+      const { tokens, size } = this.touched;
+      for (let k = 0; k < size; k++) {
+        const i = tokens[k] as number;
+        if (i >= n) continue;
+        const s = score(i);
+        if (s > bestScore || (s === bestScore && i < best)) {
+          bestScore = s;
+          best = i;
+        }
+      }
+      // any other token scores at most modelShare x 1 + unigramShare x the largest frequency
+      if (bestScore <= modelShare + unigramShare * ceiling) {
+        this.stats.fullScans++;
+        for (let i = 0; i < n; i++) {
+          const s = score(i);
+          if (s > bestScore) {
+            bestScore = s;
+            best = i;
+          }
+        }
+      }
+    }
+    this.clearRow();
+    this.spent(started);
+    return best;
+  }
+
   /**
    * Scores over the vocabulary for the next token: the logits themselves when the cache has no say,
    * else mixed probabilities (their logarithms when `asLogits`, for sampling with a temperature).
    */
   scores(logits: Float32Array, asLogits = false): Float32Array {
-    if (this.mode === 'model') return logits;
     const started = performance.now();
     this.stats.steps++;
-    const row = this.cacheRow;
-    row.fill(0);
-    const guess = this.cache.predict(this.key, this.context, row, true);
-    const weight = this.mode === 'cache' ? 1 : cacheWeight(guess, this.parameters, this.cache.order - 1);
+    const { weight, unigrams, unigramShare } = this.predict();
     if (weight <= 0) {
+      this.clearRow();
       this.spent(started);
       return logits;
     }
     this.stats.mixedSteps++;
+    const row = this.cacheRow;
     const n = Math.min(logits.length, row.length);
     const out = this.mixed;
-    // the cache's token frequencies (order 0) are folded into the last pass instead of a pass of their own
-    const unigrams = guess.unigrams && guess.unigrams.counts.length >= n ? guess.unigrams.counts : this.noUnigrams;
-    const unigramShare = weight * (guess.unigrams?.share ?? 0);
-    if (weight >= 1) {
-      for (let i = 0; i < n; i++) out[i] = (row[i] as number) + unigramShare * (unigrams[i] as number);
-    } else {
-      let max = -Infinity;
-      for (let i = 0; i < n; i++) if ((logits[i] as number) > max) max = logits[i] as number;
-      // a softmax's terms below e^-16 of the top one (1e-7 each) change no choice: not computed
-      const floor = max - NEGLIGIBLE;
-      let sum = 0;
-      for (let i = 0; i < n; i++) {
-        const l = logits[i] as number;
-        const e = l > floor ? expNonPositive(l - max) : 0;
-        out[i] = e;
-        sum += e;
-      }
-      const modelShare = (1 - weight) / sum;
-      for (let i = 0; i < n; i++) out[i] = modelShare * (out[i] as number) + weight * (row[i] as number) + unigramShare * (unigrams[i] as number);
+    let max = -Infinity;
+    for (let i = 0; i < n; i++) if ((logits[i] as number) > max) max = logits[i] as number;
+    const modelShare = weight >= 1 ? 0 : (1 - weight) / this.softmaxSum(logits, n, max);
+    for (let i = 0; i < n; i++) {
+      const model = modelShare > 0 ? modelShare * expNonPositive((logits[i] as number) - max) : 0;
+      out[i] = model + weight * (row[i] as number) + unigramShare * (unigrams[i] as number);
     }
     if (asLogits) for (let i = 0; i < n; i++) out[i] = Math.log(out[i] as number);
+    this.clearRow();
     this.spent(started);
     return n === out.length ? out : out.subarray(0, n);
+  }
+
+  /**
+   * The softmax's normaliser, sum of exp(l - max), from a histogram of the logits' distances below the
+   * top one (1/64 nat bins, each counted at its centre): one pass of integer work over the vocabulary
+   * and an exponential per bin, to about 1e-4 relative.
+   */
+  private softmaxSum(logits: Float32Array, n: number, max: number): number {
+    const bins = this.bins;
+    bins.fill(0);
+    const last = bins.length;
+    for (let i = 0; i < n; i++) {
+      const bin = ((max - (logits[i] as number)) * BINS_PER_NAT) | 0;
+      if (bin < last) bins[bin] = (bins[bin] as number) + 1;
+    }
+    let sum = 0;
+    for (let b = 0; b < last; b++) {
+      const count = bins[b] as number;
+      if (count > 0) sum += count * expNonPositive(-(b + 0.5) / BINS_PER_NAT);
+    }
+    return sum;
   }
 
   private spent(started: number): void {

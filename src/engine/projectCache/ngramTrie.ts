@@ -52,6 +52,7 @@ export class NgramTrie {
   /** Tokens counted (n-grams of length 1), the root's count as a context. */
   private tokens = 0;
   private distinct = 0;
+  private ceiling = 0;
   /** Dense counts of single tokens, for the order-0 level of every prediction (a vocabulary-wide add). */
   readonly unigrams: Int32Array;
   /** Node of each single token, or NONE. */
@@ -85,6 +86,11 @@ export class NgramTrie {
   /** Tokens counted: how many times the empty context was followed by a token. */
   get total(): number {
     return this.tokens;
+  }
+
+  /** At least the largest count of a single token (it never decreases): a bound for the mix's choice. */
+  get unigramCeiling(): number {
+    return this.ceiling;
   }
 
   /** Different tokens counted. */
@@ -134,7 +140,9 @@ export class NgramTrie {
         else if (before > 0 && after === 0) this.live--;
         if (depth === 0) {
           this.tokens += sign;
-          this.unigrams[t] = (this.unigrams[t] as number) + sign;
+          const single = (this.unigrams[t] as number) + sign;
+          this.unigrams[t] = single;
+          if (single > this.ceiling) this.ceiling = single;
           if (before === 0 && after > 0) this.distinct++;
           else if (before > 0 && after === 0) this.distinct--;
         }
@@ -215,6 +223,7 @@ export class NgramTrie {
     fresh.tokens = this.tokens;
     fresh.distinct = this.distinct;
     fresh.unigrams.set(this.unigrams);
+    fresh.ceiling = this.ceiling;
     const copy = (from: number, to: number, depth: number, previous: number): void => {
       for (let c = this.first(from); c > 0; c = this.next(c)) {
         const k = this.count(c);

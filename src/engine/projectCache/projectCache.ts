@@ -41,7 +41,13 @@ export interface CacheGuess {
    * The order-0 level (token frequencies), left for the caller to add when it asked for that: its
    * weight and the dense counts, so a mix can fold it into its own pass over the vocabulary.
    */
-  unigrams?: { share: number; counts: Int32Array };
+  unigrams?: { share: number; counts: Int32Array; ceiling: number };
+}
+
+/** Tokens a prediction wrote into its row (levels above order 0), so a caller can visit and clear just those. */
+export interface TouchedTokens {
+  tokens: Int32Array;
+  size: number;
 }
 
 export interface ProjectCacheStats {
@@ -217,7 +223,8 @@ export class ProjectCache {
    * order - 1 of them) in document `key`, added into `into` (a zeroed array of vocabSize), and what
    * the cache has seen of that context.
    */
-  predict(key: string, context: ArrayLike<number>, into: Float32Array, deferUnigrams = false): CacheGuess {
+  predict(key: string, context: ArrayLike<number>, into: Float32Array, touched?: TouchedTokens): CacheGuess {
+    if (touched) touched.size = 0;
     const document = this.files.get(key)?.document?.counts;
     const scopes: Array<[NgramTrie, CacheGuess['scope']]> = [];
     if (document && document.total > 0) scopes.push([document, 'document']);
@@ -239,8 +246,8 @@ export class ProjectCache {
         if (total <= 0) continue;
         if (top.order < 0) top = { order: k, count: total, distinct, scope };
         const share = mass / (total + distinct);
-        if (k === 0 && deferUnigrams) {
-          top = { ...top, unigrams: { share, counts: counts.unigrams } };
+        if (k === 0 && touched) {
+          top = { ...top, unigrams: { share, counts: counts.unigrams, ceiling: counts.unigramCeiling } };
         } else if (k === 0) {
           const unigrams = counts.unigrams;
           for (let t = 0; t < unigrams.length; t++) {
@@ -251,6 +258,7 @@ export class ProjectCache {
           const seen = this.nextTokens;
           for (let i = 0; i < seen.size; i++) {
             const token = seen.tokens[i] as number;
+            if (touched && into[token] === 0) touched.tokens[touched.size++] = token;
             into[token] = (into[token] as number) + share * (seen.counts[i] as number);
           }
         }

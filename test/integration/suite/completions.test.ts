@@ -124,6 +124,24 @@ describe('Inline completions from the shipped model', function () {
     if (findGpus()?.length === 0) assert.doesNotMatch(api.statusBarText(), /\$\(warning\)/);
   });
 
+  it("says in the status tooltip how many files the project cache read, and turns it off and on live", async () => {
+    await readyModel(api);
+    // the fixture workspace's six Python files (and any scratch file an earlier test left there)
+    const filesRead = (): number | undefined => {
+      const match = /Project cache: (\d+) files? read/.exec(api.statusBarTooltip());
+      return match && Number(match[1]) >= 6 ? Number(match[1]) : undefined;
+    };
+    await eventually('the project cache in the tooltip', filesRead, 60_000);
+    const config = vscode.workspace.getConfiguration('kestrel');
+    try {
+      await config.update('completions.projectCache', false, vscode.ConfigurationTarget.Global);
+      await eventually('the tooltip to say the cache is off', () => (api.statusBarTooltip().includes('Project cache: off') ? true : undefined));
+    } finally {
+      await config.update('completions.projectCache', undefined, vscode.ConfigurationTarget.Global);
+    }
+    await eventually('the project cache to read the workspace again', filesRead, 60_000);
+  });
+
   it('stops asking the worker when completions are disabled, and resumes when enabled', async () => {
     const config = vscode.workspace.getConfiguration('kestrel');
     await editorWith(PROMPT);
