@@ -196,3 +196,29 @@ test("the mix's greedy choice is the top of the mixed distribution, step after s
   }
   assert.ok(steps > 80 && cacheDecided > 10, `the cache changed ${cacheDecided} of ${steps} choices`);
 });
+
+test("a completion's own position does not teach the cache what follows the cursor", async () => {
+  const m = await model();
+  const cache = new ProjectCache(m.tokenizer, m.vocabSize);
+  // the only place "frobnicate_widget(" occurs is the line being typed, followed by the line's end
+  const text = 'import os\n\n\ndef run(path):\n    frobnicate_widget(\n    return path\n';
+  const cursor = text.indexOf('(\n') + 1;
+  cache.updateDocument('/p/a.py', text);
+  const context = m.tokenizer.encodeRaw(text.slice(0, cursor));
+  const predicted = (): number => {
+    const row = new Float32Array(m.vocabSize);
+    const guess = cache.predict('/p/a.py', context, row);
+    return guess.order;
+  };
+  const seenBefore = predicted();
+  assert.ok(seenBefore >= 3, 'the whole document counted: the context is seen, followed by the line end');
+  const reveal = cache.hideAcross('/p/a.py', cursor);
+  const row = new Float32Array(m.vocabSize);
+  const hidden = cache.predict('/p/a.py', context, row);
+  assert.ok(hidden.order < seenBefore, `while hidden the longest context seen is shorter (${hidden.order} < ${seenBefore})`);
+  reveal();
+  assert.equal(predicted(), seenBefore, 'and the counts come back whole');
+  const scratch = new ProjectCache(m.tokenizer, m.vocabSize);
+  scratch.updateDocument('/p/a.py', text);
+  assert.deepEqual(new Map([...cache.countsForTest('workspace')].sort()), new Map([...scratch.countsForTest('workspace')].sort()));
+});
