@@ -1,7 +1,7 @@
 // Tunes the project cache's lambda for a completion model on the valid packages, then measures the
 // model alone, the cache alone and the mix, with left context and in-project, in one table:
 //   flock /tmp/kestrel-cpu.lock npm run eval:project-cache -- [--files DIR] [--model ID] [--models DIR]
-//       [--tune-lines 200] [--lines 1000] [--grid "W,K W,K ..."] [--record [--model-dir DIR]]
+//       [--tune-lines 200] [--lines 1000] [--grid "W,K,F,C ..."] [--record [--model-dir DIR]]
 // --files: one top-level folder per project (default ~/.cache/kestrel-training/valid-files).
 // Tuning runs on --tune-lines lines of seed 1, the report on --lines lines of seed 0 (other lines).
 // --record writes the tuned parameters and the table into the model's kestrel.json (models/ID, or --model-dir)
@@ -19,7 +19,8 @@ const arg = (name, fallback) => {
 const files = resolve(arg('files', join(homedir(), '.cache', 'kestrel-training', 'valid-files')));
 const tuneLines = arg('tune-lines', '200');
 const lines = arg('lines', '1000');
-const grid = arg('grid', '0.5,1 0.7,1 0.9,1 1,1 0.7,2 0.9,2 1,2 1,3');
+// W,K,F,C: cache weight W from F tokens of context seen (rising from K), times the confidence to the power C
+const grid = arg('grid', '0.9,1,1,0 0.97,1,1,0 1,1,1,0 0.9,1,3,0 0.97,1,3,0 0.9,1,1,1 1,1,1,1 1,1,5,1 0.97,2,2,0');
 const modelArgs = [...(arg('model') ? ['--model', arg('model')] : []), ...(arg('models') ? ['--models', arg('models')] : [])];
 const record = process.argv.includes('--record');
 if (!existsSync(files)) {
@@ -40,11 +41,11 @@ const tuning = { inProject: evaluate(['--n', tuneLines, '--seed', '1', '--in-pro
 const score = (r) => r.exactMatch + r.editSimilarity / 2;
 const points = tuning.inProject.map((r, i) => ({ lambda: r.lambda, inProject: r, left: tuning.left[i], score: (score(r) + score(tuning.left[i])) / 2 }));
 for (const p of points) {
-  console.error(`  W=${p.lambda.maxWeight} K=${p.lambda.minOrder}: in-project EM ${p.inProject.exactMatch} ES ${p.inProject.editSimilarity}; left context EM ${p.left.exactMatch} ES ${p.left.editSimilarity}`);
+  console.error(`  ${JSON.stringify(p.lambda)}: in-project EM ${p.inProject.exactMatch} ES ${p.inProject.editSimilarity}; left context EM ${p.left.exactMatch} ES ${p.left.editSimilarity}`);
 }
 const best = points.reduce((a, b) => (b.score > a.score ? b : a));
-const mix = `${best.lambda.maxWeight},${best.lambda.minOrder}`;
-console.error(`tuned: lambda maxWeight ${best.lambda.maxWeight}, minOrder ${best.lambda.minOrder}`);
+const mix = [best.lambda.maxWeight, best.lambda.minOrder, best.lambda.fullOrder ?? 5, best.lambda.confidence ?? 1].join(',');
+console.error(`tuned: lambda ${JSON.stringify(best.lambda)}`);
 
 // 2. report: other lines (seed 0); the model alone does not depend on the cache's setting
 const n = ['--n', lines, '--seed', '0'];

@@ -61,6 +61,8 @@ export async function completeCommand(argv: readonly string[], shippedModels: st
     const model = await engine.load({ model: args.options.get('model')?.at(-1) ?? '', device: deviceFromArgs(args), ...(variant ? { variant } : {}) });
     const multiline = args.flags.has('multiline') ? true : args.flags.has('single-line') ? false : undefined;
     const maxTokens = args.options.has('max-tokens') ? intOption(args, 'max-tokens', 48) : undefined;
+    // the file itself is the project cache's current document, as the open file is in the editor
+    engine.projectCache?.updateDocument(resolve(file), text);
     const result = await engine.complete({
       docKey: resolve(file),
       prefix: text.slice(0, offset),

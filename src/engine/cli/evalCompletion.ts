@@ -7,7 +7,7 @@
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { editSimilarity, exactMatch, sampleLineCases, type LineCase } from '../eval/metrics';
-import type { MixMode, MixParameters } from '../projectCache/mixing';
+import { mixParametersOf, type MixMode, type MixParameters } from '../projectCache/mixing';
 import type { ProjectCache } from '../projectCache/projectCache';
 import type { VariantName } from '../../shared/models/manifest';
 import { intOption, parseArgs } from '../../shared/cli/args';
@@ -24,8 +24,9 @@ export const EVAL_USAGE = `kestrel eval-completion --files DIR [options]
                       top-level folder under --files that holds it); default: the file's own left context only
   --no-cache          the model alone (the project cache left out of decoding)
   --cache-only        the project cache alone (lambda = 0: the model's logits are not used)
-  --mix W,K           lambda's parameters: cache weight W at the longest context, none below K tokens
-  --mix-grid "W,K W,K ..."  evaluate each parameter pair on the same lines (tuning; latencies not comparable)
+  --mix W,K[,F[,C]]   lambda's parameters: cache weight none below K tokens of context seen, rising to W
+                      at F tokens (default the longest), times the cache's confidence to the power C (default 1)
+  --mix-grid "W,K,F,C ..."  evaluate each parameter set on the same lines (tuning; latencies not comparable)
   --out FILE          write the report (metrics and examples) as JSON
   --model, --models, --device, --variant as for complete`;
 
@@ -75,7 +76,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
     const variant = args.options.get('variant')?.at(-1) as VariantName | undefined;
     const model = await engine.load({ model: args.options.get('model')?.at(-1) ?? '', device: deviceFromArgs(args), ...(variant ? { variant } : {}) });
     const variants: Array<{ label: string; parameters: MixParameters }> = grid
-      ? grid.map((p) => ({ label: `W=${p.maxWeight},K=${p.minOrder}`, parameters: p }))
+      ? grid.map((p) => ({ label: JSON.stringify(p), parameters: p }))
       : [{ label: mode, parameters: fixed ? mixOption(fixed) : engine.mixParameters as MixParameters }];
     engine.configureMixing(mode, variants[0]?.parameters);
     const tallies = variants.map(() => ({ em: 0, es: 0, latencies: [] as number[], mixedSteps: 0, steps: 0, fullScans: 0, mixMs: 0, stepMs: [] as number[] }));
@@ -158,11 +159,12 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
 }
 
 function mixOption(text: string): MixParameters {
-  const [w, k] = text.split(',').map(Number);
-  if (w === undefined || k === undefined || !(w >= 0 && w <= 1) || !Number.isInteger(k) || k < 0) {
-    throw new Error(`lambda's parameters are "W,K" (0 <= W <= 1, K a whole number of tokens), got '${text}'`);
+  const [w, k, f, c] = text.split(',').map(Number);
+  const parameters = mixParametersOf({ projectCache: { lambda: { maxWeight: w, minOrder: k, fullOrder: f, confidence: c } } });
+  if (!parameters) {
+    throw new Error(`lambda's parameters are "W,K[,F[,C]]" (0 <= W <= 1; K <= F whole numbers of tokens; C >= 0), got '${text}'`);
   }
-  return { maxWeight: w, minOrder: k };
+  return parameters;
 }
 
 /**

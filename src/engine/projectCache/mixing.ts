@@ -2,10 +2,10 @@
  * Mixing the project cache into decoding: at every step
  *   P = lambda(ctx) * P_model + (1 - lambda(ctx)) * P_cache
  * with the cache's weight 1 - lambda from how much of the current context the cache has seen: none
- * below `minOrder` tokens of context, rising linearly to `maxWeight` at the longest context the
- * cache counts, scaled by the Witten-Bell confidence N / (N + D) of that context (how often it was
- * seen against how many different tokens followed it). When the weight is 0 the model's logits are
- * used untouched, so lambda = 1 is exactly the model.
+ * below `minOrder` tokens of context, rising linearly to `maxWeight` at `fullOrder` tokens, scaled
+ * by the Witten-Bell confidence N / (N + D) of that context (how often it was seen against how many
+ * different tokens followed it) to the power `confidence`. When the weight is 0 the model's logits
+ * are used untouched, so lambda = 1 is exactly the model.
  *
  * Parameters are tuned on the valid packages per model and recorded in the model's kestrel.json
  * ("projectCache": {"lambda": {...}}); DEFAULT_MIX is the engine's value for models without one.
@@ -17,6 +17,10 @@ export interface MixParameters {
   maxWeight: number;
   /** Shortest context (in tokens) the cache must have seen to get any weight. */
   minOrder: number;
+  /** Context length from which the weight is maxWeight; it rises linearly up to it (default: the longest the cache counts). */
+  fullOrder?: number;
+  /** Exponent of the Witten-Bell confidence N / (N + D) in the weight (default 1; 0: confidence ignored). */
+  confidence?: number;
 }
 
 /** How each step chooses: the mix, the model alone (lambda = 1) or the cache alone (lambda = 0). */
@@ -34,17 +38,22 @@ export function mixParametersOf(raw: Record<string, unknown>): MixParameters | u
   if (typeof record !== 'object' || record === null) return undefined;
   const lambda = (record as Record<string, unknown>)['lambda'];
   if (typeof lambda !== 'object' || lambda === null) return undefined;
-  const { maxWeight, minOrder } = lambda as Record<string, unknown>;
+  const { maxWeight, minOrder, fullOrder, confidence } = lambda as Record<string, unknown>;
   if (typeof maxWeight !== 'number' || maxWeight < 0 || maxWeight > 1) return undefined;
   if (typeof minOrder !== 'number' || !Number.isInteger(minOrder) || minOrder < 0) return undefined;
-  return { maxWeight, minOrder };
+  if (fullOrder !== undefined && (typeof fullOrder !== 'number' || !Number.isInteger(fullOrder) || fullOrder < minOrder)) return undefined;
+  if (confidence !== undefined && (typeof confidence !== 'number' || confidence < 0)) return undefined;
+  return { maxWeight, minOrder, ...(fullOrder !== undefined ? { fullOrder } : {}), ...(confidence !== undefined ? { confidence } : {}) };
 }
 
 /** 1 - lambda for what the cache has seen of the context. */
 export function cacheWeight(guess: CacheGuess, parameters: MixParameters, longestContext: number): number {
-  if (guess.order < 0 || guess.order < parameters.minOrder || guess.count <= 0) return 0;
-  const ramp = Math.min(1, (guess.order - parameters.minOrder + 1) / Math.max(1, longestContext - parameters.minOrder + 1));
-  return parameters.maxWeight * ramp * (guess.count / (guess.count + guess.distinct));
+  const { maxWeight, minOrder } = parameters;
+  if (guess.order < 0 || guess.order < minOrder || guess.count <= 0) return 0;
+  const full = Math.max(minOrder, parameters.fullOrder ?? longestContext);
+  const ramp = Math.min(1, (guess.order - minOrder + 1) / (full - minOrder + 1));
+  const confidence = parameters.confidence ?? 1;
+  return maxWeight * ramp * (confidence === 0 ? 1 : (guess.count / (guess.count + guess.distinct)) ** confidence);
 }
 
 
