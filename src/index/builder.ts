@@ -3,12 +3,14 @@
  * (tree-sitter, and the embedder's tokenizer for the token budget) and embedding chunks. The builder
  * thread (builderThread.ts) runs one at the lowest CPU priority; nothing here knows which thread it
  * is in. It keeps no index state: the index thread decides what to chunk and embed, and stores it.
+ * Its embedding session is the worker's only one: the index thread sends its queries here too
+ * (a session holds ~35 MB and its tokenizer ~20 MB per thread; see indexHost.ts).
  */
 import { errorMessage } from '../shared/errors/errors';
 import { inspectModelDir } from '../shared/models/registry';
 import { chunkerFor, type Chunker } from './chunker';
 import { GrammarLoader } from '../shared/grammars/grammars';
-import { OnnxEmbedder } from './onnxEmbedder';
+import { OnnxEmbedder, openEmbeddingSessions } from './onnxEmbedder';
 import type { BuilderMethods, EmbedderInfo } from './threadProtocol';
 
 type Handlers = { [M in keyof BuilderMethods]: (args: BuilderMethods[M]['args']) => Promise<BuilderMethods[M]['result']> };
@@ -38,10 +40,11 @@ export class IndexBuilder {
       return embedder ? { loaded: describeEmbedder(embedder) } : null;
     },
     chunk: ({ text, language }) => this.chunker.chunk(text, language),
-    embed: async ({ texts }) => {
+    embed: async ({ texts, kind }) => {
       if (!this.embedder) throw new Error('the index builder has no embedding model loaded');
-      return this.embedder.embed(texts, 'code');
+      return this.embedder.embed(texts, kind);
     },
+    embeddingSessions: async () => openEmbeddingSessions(),
   };
 
   async handle<M extends keyof BuilderMethods>(method: M, args: BuilderMethods[M]['args']): Promise<BuilderMethods[M]['result']> {
@@ -52,5 +55,13 @@ export class IndexBuilder {
 }
 
 export function describeEmbedder(embedder: OnnxEmbedder): EmbedderInfo {
-  return { id: embedder.id, modelId: embedder.entry.manifest.id, variant: embedder.variant.name, provider: embedder.provider, providerSummary: embedder.providerSummary };
+  return {
+    id: embedder.id,
+    modelId: embedder.entry.manifest.id,
+    variant: embedder.variant.name,
+    provider: embedder.provider,
+    providerSummary: embedder.providerSummary,
+    dimension: embedder.dimension,
+    ...(embedder.fusion ? { fusion: embedder.fusion } : {}),
+  };
 }

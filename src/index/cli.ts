@@ -49,6 +49,8 @@ export const EVAL_SEARCH_USAGE = `kestrel eval-search --pairs FILE [options]    
   --limit N           use only the first N pairs
   --group N           candidates per query (default 1000: each query's code among 999 others)
   --seed N            shuffle seed (default 0)
+  --tune-fusion       also find the fusion weights with the best hybrid MRR on these pairs
+                      (models/training/embed/embed_card.py records them in the model's kestrel.json)
   --json              the result as JSON`;
 
 const VALUED = ['store', 'model', 'models', 'device', 'exclude', 'max-file-kb', 'dir', 'limit', 'lang', 'include', 'pairs', 'group', 'seed'];
@@ -202,6 +204,7 @@ export async function evalSearchCommand(argv: readonly string[], shippedModels: 
       groupSize: intOption(args, 'group', 1000),
       seed: intOption(args, 'seed', 0),
       ...(limit > 0 ? { limit } : {}),
+      tuneFusion: args.flags.has('tune-fusion'),
       onProgress: (message) => console.error(message),
     });
     console.log(args.flags.has('json') ? JSON.stringify(result, null, 1) : formatEvalSearch(result));

@@ -3,17 +3,26 @@
  * (onnxEmbedder.ts); the index also runs without one, on BM25 alone.
  */
 
+import type { FusionWeights } from './fusion';
+
 export type EmbedKind = 'query' | 'code';
 
-export interface Embedder {
+/** What search and the store need of the model: its identity, its fusion weights and its vectors. */
+export interface SearchEmbedder {
   /** Model id and variant: when it changes, every stored vector is stale and the index is rebuilt. */
   readonly id: string;
   /** Length of each vector. */
   readonly dimension: number;
+  /** How search weighs this model's vectors against BM25 (tuned with the model); absent: UNTUNED_FUSION. */
+  readonly fusion?: FusionWeights;
+  /** One L2-normalised vector per text, in order. */
+  embed(texts: string[], kind: EmbedKind): Promise<Float32Array[]>;
+}
+
+/** The model as the chunker also needs it: its token budget and count. */
+export interface Embedder extends SearchEmbedder {
   /** Most tokens of one code text the model sees; chunks are cut to fit. */
   readonly maxCodeTokens: number;
   /** Tokens the model would see for a code text (for the chunker's budget). */
   countTokens(text: string): number;
-  /** One L2-normalised vector per text, in order. */
-  embed(texts: string[], kind: EmbedKind): Promise<Float32Array[]>;
 }

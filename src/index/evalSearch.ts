@@ -8,11 +8,16 @@
  *
  * A right code outside a list (BM25 shares no term with it, or the fusion's candidates left it
  * out) counts as not found: reciprocal rank 0. Ties keep the order the ranking returns.
+ *
+ * The hybrid uses the fusion weights the embedder records (fusion.ts). With `tuneFusion`, the two
+ * candidate lists of every query are kept and the weights with the best MRR are searched for
+ * (tuneFusion): what embed_card.py records in the model's kestrel.json.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Embedder } from './embedder';
+import { tuneFusion, UNTUNED_FUSION, type FusionWeights, type TunedFusion, type TuningQuery } from './fusion';
 import { storeOptionsFor } from './indexer';
 import { IndexSearch } from './search';
 import { IndexStore, type ChunkRecord } from './store';
@@ -43,6 +48,10 @@ export interface EvalSearchResult {
   groupSize: number;
   seed: number;
   embedder: string | null;
+  /** The weights the hybrid ranker used (the embedder's, or UNTUNED_FUSION); absent without an embedder. */
+  fusion?: FusionWeights;
+  /** With `tuneFusion`: the best weights on these pairs and their MRR. */
+  tunedFusion?: TunedFusion;
   rankers: Partial<Record<Ranker, RankSummary>>;
   timing: {
     totalSeconds: number;
@@ -62,6 +71,8 @@ export interface EvalSearchOptions {
   limit?: number;
   /** Texts per embedder call. */
   batch?: number;
+  /** Also search for the fusion weights with the best MRR on these pairs. */
+  tuneFusion?: boolean;
   onProgress?: (message: string) => void;
 }
 
@@ -135,6 +146,7 @@ export async function evaluateSearch(allPairs: readonly SearchPair[], embedder: 
   const groups = groupSize > 0 ? Math.floor(pairs.length / groupSize) : 0;
   const ranks: Record<Ranker, number[]> = { bm25: [], vector: [], hybrid: [] };
   const times: Record<Ranker, number[]> = { bm25: [], vector: [], hybrid: [] };
+  const tuning: TuningQuery[] = [];
   let embedMs = 0;
   let writeMs = 0;
   for (let g = 0; g < groups; g++) {
@@ -188,6 +200,7 @@ export async function evaluateSearch(allPairs: readonly SearchPair[], embedder: 
         const fused = search.rank(pair.query, q, { limit: groupSize }).map((h) => h.chunkId);
         times.hybrid.push(performance.now() - t0);
         ranks.hybrid.push(rankOf(fused, right));
+        if (options.tuneFusion) tuning.push({ ...search.candidates(pair.query, q), right });
       });
     } finally {
       store.close();
@@ -206,6 +219,8 @@ export async function evaluateSearch(allPairs: readonly SearchPair[], embedder: 
     groupSize,
     seed,
     embedder: embedder?.id ?? null,
+    ...(embedder ? { fusion: embedder.fusion ?? UNTUNED_FUSION } : {}),
+    ...(options.tuneFusion && embedder ? { tunedFusion: tuneFusion(tuning) } : {}),
     rankers,
     timing: {
       totalSeconds: Number(((performance.now() - started) / 1000).toFixed(1)),
@@ -225,6 +240,14 @@ export function formatEvalSearch(result: EvalSearchResult): string {
   ];
   for (const [name, s] of Object.entries(result.rankers)) {
     lines.push(`${name.padEnd(8)}  ${s.mrr.toFixed(3)}   ${s['recall@1'].toFixed(3)}   ${s['recall@5'].toFixed(3)}   ${s['recall@10'].toFixed(3)}   ${s.notFound}/${s.n}`);
+  }
+  if (result.fusion) {
+    const f = result.fusion;
+    lines.push(`hybrid = ${f.bm25} / (${f.k} + rank_bm25) + ${f.vector} / (${f.k} + rank_vector)`);
+  }
+  if (result.tunedFusion) {
+    const { weights: w, mrr, bm25Mrr, vectorMrr, queries } = result.tunedFusion;
+    lines.push(`tuned fusion on these ${queries} queries: bm25 ${w.bm25}, vector ${w.vector}, k ${w.k}: MRR ${mrr.toFixed(4)} (bm25 ${bm25Mrr.toFixed(4)}, vector ${vectorMrr.toFixed(4)})`);
   }
   const t = result.timing;
   lines.push(

@@ -5,14 +5,15 @@
  * (node-sqlite3-wasm connections in two threads on one file are not safe), so search comes here too.
  *
  * Chunking and embedding code, the CPU-heavy part of indexing, go to the builder thread, which runs
- * at the lowest priority; this thread keeps its normal priority, so a search is answered as fast as
- * before even while indexing runs on a busy machine. It therefore loads the model twice: once here
- * for queries, once in the builder for code.
+ * at the lowest priority; this thread keeps its normal priority for BM25, the vector scan and the
+ * database. The embedding model is loaded once, in the builder: queries are embedded there too
+ * (BuilderEmbedder). A second session here cost the worker ~55 MB of RSS (session, arena and
+ * tokenizer; `npm run bench:memory`), and a query is one short text, a few milliseconds between the
+ * builder's calls; on a machine whose cores are saturated by other programs at normal priority, the
+ * query's embedding waits for the builder's turn.
  */
-import { errorMessage } from '../shared/errors/errors';
-import { inspectModelDir } from '../shared/models/registry';
-import { describeEmbedder } from './builder';
-import { OnnxEmbedder } from './onnxEmbedder';
+import { BuilderEmbedder } from './builderEmbedder';
+import { openEmbeddingSessions } from './onnxEmbedder';
 import type { BuilderMethods, EmbedderLoad, HostArgs, HostEvent, HostMethod, HostMethods, HostResult, LogEvent } from './threadProtocol';
 import { ThreadClient } from './threadRpc';
 import { WorkspaceIndex } from './workspaceIndex';
@@ -35,8 +36,8 @@ type Handlers = { [M in HostMethod]: (args: HostArgs<M>, signal: AbortSignal) =>
 type Builder = ThreadClient<BuilderMethods, LogEvent>;
 
 export class IndexHost {
-  /** Embeds queries (and the code of "Find Similar Code"), here at normal priority. */
-  private embedder: OnnxEmbedder | null = null;
+  /** Embeds queries (and the code of "Find Similar Code") with the builder thread's session. */
+  private embedder: BuilderEmbedder | null = null;
   private embedderDir: string | undefined;
   private builder: Promise<Builder> | undefined;
   private readonly indexes = new Map<string, WorkspaceIndex>();
@@ -56,7 +57,7 @@ export class IndexHost {
           embedder,
           indexing: {
             chunker: { chunk: (text, language) => builder.call('chunk', { text, language }) },
-            embedder: embedder ? { dimension: embedder.dimension, embed: (texts) => builder.call('embed', { texts }) } : null,
+            embedder,
           },
           yieldToOthers: this.options.yieldToOthers,
           embedBatch: this.options.embedBatch,
@@ -91,13 +92,16 @@ export class IndexHost {
           try { index.close(); } catch { /* closing what is left matters more */ }
         }
         this.indexes.clear();
-        await this.embedder?.dispose();
         this.embedder = null;
         this.embedderDir = undefined;
         const builder = this.builder;
         this.builder = undefined;
         await (await builder?.catch(() => undefined))?.terminate();
         return null;
+      },
+      embeddingSessions: async () => {
+        const builder = await this.builder?.catch(() => undefined);
+        return { indexThread: openEmbeddingSessions(), builderThread: builder ? await builder.call('embeddingSessions', {}) : 0 };
       },
     };
   }
@@ -109,28 +113,16 @@ export class IndexHost {
     return await handler(args, signal);
   }
 
-  /** Loads the model here (queries) and in the builder (code); both or neither. */
+  /** Loads the model in the builder thread, which embeds both code and queries. */
   private async loadEmbedder(dir: string, device: HostArgs<'loadEmbedder'>['device']): Promise<EmbedderLoad> {
-    if (this.embedder && this.embedderDir === dir) return { loaded: describeEmbedder(this.embedder) };
-    let embedder: OnnxEmbedder;
-    try {
-      // One CPU thread: a query is a single short text.
-      embedder = await OnnxEmbedder.load(inspectModelDir(dir), device, { threads: 1 });
-    } catch (error) {
-      return { failed: errorMessage(error) };
-    }
-    const built = await (await this.startBuilder()).call('load', { dir, device });
-    const problem = !built ? 'the builder thread loaded no model'
-      : 'failed' in built ? built.failed
-        : built.loaded.id !== embedder.id ? `the builder thread loaded ${built.loaded.id}, this thread ${embedder.id}` : undefined;
-    if (problem) {
-      await embedder.dispose();
-      return { failed: problem };
-    }
-    await this.embedder?.dispose();
-    this.embedder = embedder;
+    if (this.embedder && this.embedderDir === dir) return { loaded: this.embedder.info };
+    const builder = await this.startBuilder();
+    const built = await builder.call('load', { dir, device });
+    if (!built) return { failed: 'the builder thread loaded no model' };
+    if ('failed' in built) return built;
+    this.embedder = new BuilderEmbedder(built.loaded, builder);
     this.embedderDir = dir;
-    return { loaded: describeEmbedder(embedder) };
+    return built;
   }
 
   private startBuilder(): Promise<Builder> {

@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { sep } from 'node:path';
 import { setImmediate as nextMacrotask } from 'node:timers/promises';
 import { CHUNKER_VERSION, type Chunker } from './chunker';
-import type { Embedder } from './embedder';
+import type { Embedder, SearchEmbedder } from './embedder';
 import type { ChunkRecord, FileRecord, IndexStore, OpenOptions } from './store';
 import { quantize } from './vectors';
 import { readRegularFile } from '../shared/files/regularFile';
@@ -62,7 +62,7 @@ export interface IndexRunSummary {
 export type FileUpdate = 'indexed' | 'unchanged' | 'skipped' | 'removed' | 'outside';
 
 /** Store options matching this chunker and embedder: a change of either rebuilds the index. */
-export function storeOptionsFor(embedder: Embedder | null): OpenOptions {
+export function storeOptionsFor(embedder: SearchEmbedder | null): OpenOptions {
   return { dimension: embedder?.dimension ?? 0, signature: `chunker ${CHUNKER_VERSION}; embedder ${embedder?.id ?? 'none'}` };
 }
 

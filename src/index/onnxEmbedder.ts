@@ -19,6 +19,7 @@ import type { ModelManifest, VariantName } from '../shared/models/manifest';
 import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../shared/models/registry';
 import { describeAttempts, openWithFallback, sessionOptions, type ProviderAttempt } from '../shared/devices/providers';
 import type { EmbedKind, Embedder } from './embedder';
+import { fusionProblems, type FusionWeights } from './fusion';
 
 export interface EmbeddingSpec {
   dimension: number;
@@ -27,6 +28,8 @@ export interface EmbeddingSpec {
   queryMaxTokens: number;
   codeMaxTokens: number;
   padId: number;
+  /** `embedding.fusion`: the search fusion tuned for this model, when recorded. */
+  fusion?: FusionWeights;
 }
 
 /** The `embedding` section of kestrel.json; throws an EngineError naming what is missing. */
@@ -59,8 +62,24 @@ export function readEmbeddingSpec(manifest: ModelManifest): EmbeddingSpec {
     codeMaxTokens: number('codeMaxTokens', 256),
     padId: number('padId', 0),
   };
+  if (record['fusion'] !== undefined) {
+    const fusionErrors = fusionProblems(record['fusion']);
+    problems.push(...fusionErrors);
+    if (fusionErrors.length === 0) {
+      const { bm25, vector, k } = record['fusion'] as FusionWeights;
+      spec.fusion = { bm25, vector, k };
+    }
+  }
   if (problems.length > 0) throw new EngineError('model-invalid', `kestrel.json of "${manifest.id}": ${problems.join('; ')}`);
   return spec;
+}
+
+/** Sessions of this module (so of this thread) loaded and not yet disposed. */
+let liveSessions = 0;
+
+/** ONNX Runtime embedding sessions open in this thread: the worker keeps one (see indexHost.ts). */
+export function openEmbeddingSessions(): number {
+  return liveSessions;
 }
 
 /** Most recent encodings kept: the chunker counts a chunk's tokens just before it is embedded. */
@@ -76,9 +95,11 @@ export class OnnxEmbedder implements Embedder {
   readonly id: string;
   readonly dimension: number;
   readonly maxCodeTokens: number;
+  readonly fusion?: FusionWeights;
   private readonly prefixIds: Record<EmbedKind, number>;
   private readonly maxTokens: Record<EmbedKind, number>;
   private readonly encodings = new Map<string, number[]>();
+  private disposed = false;
 
   private constructor(
     readonly entry: ModelEntry & { manifest: ModelManifest },
@@ -92,6 +113,7 @@ export class OnnxEmbedder implements Embedder {
     this.id = `${entry.manifest.id}/${variant.name}`;
     this.dimension = spec.dimension;
     this.maxCodeTokens = spec.codeMaxTokens;
+    if (spec.fusion) this.fusion = spec.fusion;
     const prefixId = (token: string): number => {
       const id = tokenizer.token_to_id(token);
       if (id === undefined) throw new EngineError('model-incompatible', `tokenizer.json of "${entry.id}" has no token ${JSON.stringify(token)} (kestrel.json's embedding prefix)`);
@@ -131,6 +153,7 @@ export class OnnxEmbedder implements Embedder {
       },
       (error) => error instanceof EngineError,
     );
+    liveSessions++;
     return new OnnxEmbedder(entry, chosen.get(opened.provider) as VariantStatus, opened.provider, opened.attempts, opened.session, tokenizer, spec);
   }
 
@@ -170,6 +193,9 @@ export class OnnxEmbedder implements Embedder {
   }
 
   async dispose(): Promise<void> {
+    if (this.disposed) return;
+    this.disposed = true;
+    liveSessions--;
     await this.session.release();
   }
 

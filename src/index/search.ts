@@ -1,10 +1,12 @@
 /**
  * Hybrid search: BM25 over identifier-split terms (finds exact names) and exact cosine over every
- * vector (finds meaning), fused by reciprocal rank: score = sum over the lists of 1 / (k + rank).
- * Rank fusion needs no score calibration between the two, and a chunk both lists like rises to the top.
+ * vector (finds meaning), fused by weighted reciprocal rank with the weights the embedding model
+ * records (fusion.ts). Rank fusion needs no score calibration between the two, and a chunk both
+ * lists like rises to the top. The Search view, the quick pick and Find Similar Code all rank here.
  */
 import type { ChunkKind, TextRange } from './chunker';
-import type { Embedder } from './embedder';
+import type { SearchEmbedder } from './embedder';
+import { fuse, UNTUNED_FUSION, type FusedHit, type RankedLists } from './fusion';
 import { GlobSet } from './glob';
 import { queryTerms } from './identifiers';
 import type { IndexStore, StoredChunk } from './store';
@@ -42,8 +44,6 @@ export interface SearchHit {
   ranks: { bm25?: number; vector?: number };
 }
 
-/** Reciprocal-rank constant: 60 is the value of the original RRF paper, and works without tuning. */
-const RRF_K = 60;
 /** Candidates taken from each list before fusion. */
 const CANDIDATES = 100;
 const SNIPPET_LINES = 6;
@@ -51,7 +51,7 @@ const SNIPPET_LINES = 6;
 export class IndexSearch {
   constructor(
     private readonly store: IndexStore,
-    private readonly embedder: Embedder | null,
+    private readonly embedder: SearchEmbedder | null,
   ) {}
 
   /** Natural-language or identifier query. */
@@ -71,32 +71,36 @@ export class IndexSearch {
     return this.store.read(() => this.rankInTransaction(query, queryVector, options));
   }
 
-  private rankInTransaction(query: string, queryVector: Float32Array | null, options: SearchOptions): SearchHit[] {
-    const limit = options.limit ?? 20;
-    const accept = this.fileFilter(options);
-    const fused = new Map<number, { score: number; ranks: SearchHit['ranks'] }>();
-    const add = (id: number, rank: number, list: 'bm25' | 'vector'): void => {
-      const entry = fused.get(id) ?? { score: 0, ranks: {} };
-      entry.score += 1 / (RRF_K + rank);
-      entry.ranks[list] = rank;
-      fused.set(id, entry);
-    };
+  /**
+   * The two lists fusion starts from, after the options' filters: BM25's and the vectors' best
+   * CANDIDATES chunk ids (the vector list is empty without a query vector or stored vectors).
+   */
+  candidates(query: string, queryVector: Float32Array | null, options: SearchOptions = {}): RankedLists {
+    return this.store.read(() => this.candidatesInTransaction(query, queryVector, this.fileFilter(options)));
+  }
+
+  private candidatesInTransaction(query: string, queryVector: Float32Array | null, accept: ((fileId: number) => boolean) | undefined): RankedLists {
     // Filters drop candidates after BM25 ranks them, so ask for more when filtering.
     const bm25Limit = accept ? CANDIDATES * 5 : CANDIDATES;
-    let rank = 0;
+    const bm25: number[] = [];
     for (const hit of this.store.bm25(query, bm25Limit)) {
       if (accept && !accept(hit.fileId)) continue;
-      add(hit.id, ++rank, 'bm25');
-      if (rank === CANDIDATES) break;
+      bm25.push(hit.id);
+      if (bm25.length === CANDIDATES) break;
     }
-    if (queryVector && this.store.vectors.size > 0) {
-      this.store.vectors.nearest(queryVector, CANDIDATES, accept).forEach((hit, i) => add(hit.id, i + 1, 'vector'));
-    }
+    const vector = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept).map((hit) => hit.id) : [];
+    return { bm25, vector };
+  }
+
+  private rankInTransaction(query: string, queryVector: Float32Array | null, options: SearchOptions): SearchHit[] {
+    const limit = options.limit ?? 20;
+    const lists = this.candidatesInTransaction(query, queryVector, this.fileFilter(options));
+    const fused = fuse(lists, this.embedder?.fusion ?? UNTUNED_FUSION);
     const notIn = options.notIn;
     // Extra candidates make up for those dropped for overlapping `notIn` once their ranges are read.
-    const best = [...fused.entries()].sort((a, b) => b[1].score - a[1].score).slice(0, notIn ? limit + 10 : limit);
-    const entries = new Map(best);
-    let chunks = this.store.chunks(best.map(([id]) => id));
+    const best = fused.slice(0, notIn ? limit + 10 : limit);
+    const entries = new Map(best.map((hit) => [hit.id, hit]));
+    let chunks = this.store.chunks(best.map((hit) => hit.id));
     if (notIn) {
       chunks = chunks
         .filter((c) => c.path !== notIn.path || c.range.end.line < notIn.startLine || c.range.start.line > notIn.endLine)
@@ -104,7 +108,7 @@ export class IndexSearch {
     }
     const terms = new Set(queryTerms(query));
     return chunks.map((chunk) => {
-      const entry = entries.get(chunk.id) as { score: number; ranks: SearchHit['ranks'] };
+      const entry = entries.get(chunk.id) as FusedHit;
       const { snippet, snippetLine } = snippetOf(chunk, terms);
       return {
         chunkId: chunk.id,

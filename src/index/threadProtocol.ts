@@ -5,6 +5,8 @@
  */
 import type { DeviceSetting } from '../shared/devices/deviceSetting';
 import type { Chunk } from './chunker';
+import type { EmbedKind } from './embedder';
+import type { FusionWeights } from './fusion';
 import type { FileUpdate, IndexProgress, IndexRunSummary } from './indexer';
 import type { SearchHit, SearchOptions } from './search';
 import type { SkippedPath, WalkOptions } from './walker';
@@ -36,6 +38,10 @@ export interface EmbedderInfo {
   provider: string;
   /** "cpu", or "cpu (cuda: ...)" when faster providers failed. */
   providerSummary: string;
+  /** Length of each vector. */
+  dimension: number;
+  /** The search fusion the model records (kestrel.json's embedding.fusion), when it does. */
+  fusion?: FusionWeights;
 }
 
 export type EmbedderLoad = { loaded: EmbedderInfo } | { failed: string };
@@ -57,6 +63,8 @@ export interface HostMethods {
   close: { args: { key: string }; result: null };
   /** Closes every index and releases the embedder: the thread may then be terminated. */
   dispose: { args: Record<string, never>; result: null };
+  /** ONNX Runtime embedding sessions open in each thread (one model in memory: 0 here, 1 in the builder). */
+  embeddingSessions: { args: Record<string, never>; result: { indexThread: number; builderThread: number } };
 }
 
 export type HostMethod = keyof HostMethods;
@@ -68,8 +76,10 @@ export interface BuilderMethods {
   /** Loads the embedding model (null: none, chunks sized by an estimate); null when none was asked for. */
   load: { args: { dir: string | null; device: DeviceSetting }; result: EmbedderLoad | null };
   chunk: { args: { text: string; language: string }; result: Chunk[] };
-  /** Code texts (the index's chunks) to vectors, in order. */
-  embed: { args: { texts: string[] }; result: Float32Array[] };
+  /** Texts to vectors, in order: the index's chunks (code), and the queries of search (query). */
+  embed: { args: { texts: string[]; kind: EmbedKind }; result: Float32Array[] };
+  /** ONNX Runtime embedding sessions open in this thread. */
+  embeddingSessions: { args: Record<string, never>; result: number };
 }
 
 export type LogEvent = { type: 'log'; level: 'info' | 'warn'; message: string };

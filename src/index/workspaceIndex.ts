@@ -5,25 +5,18 @@
  * Status"). Everything under it is plain library code.
  */
 import { chunkerFor, type Chunker } from './chunker';
-import type { Embedder } from './embedder';
+import type { Embedder, SearchEmbedder } from './embedder';
 import { GrammarLoader } from '../shared/grammars/grammars';
 import { Indexer, storeOptionsFor, type ChunkSource, type CodeEmbedder, type FileUpdate, type IndexProgress, type IndexRunSummary } from './indexer';
 import { IndexSearch, type SearchHit, type SearchOptions } from './search';
 import { IndexStore, isCorruptionError, type StoreStats } from './store';
 import type { SkippedPath, WalkOptions } from './walker';
 
-export interface WorkspaceIndexOptions {
+interface CommonOptions {
   /** Folder of the database: the extension's storage for this workspace, never the workspace. */
   storageFolder: string;
   /** What to walk and what to leave out (roots, exclude globs, size limit, secrets). */
   walk: Omit<WalkOptions, 'signal'>;
-  /** null: BM25 only, until an embedding model is available. Embeds queries, and code unless `indexing` says otherwise. */
-  embedder: Embedder | null;
-  /**
-   * Where indexing chunks and embeds (the worker's builder thread, at a lower priority than search);
-   * by default a chunker of this index and `embedder`. Its embedder must be the same model as `embedder`.
-   */
-  indexing?: { chunker: ChunkSource; embedder: CodeEmbedder | null };
   /** Share one loader per process (the grammars are large). */
   grammars?: GrammarLoader;
   /** Awaited between steps of indexing (see Indexer): the index thread waits for foreground work there. */
@@ -35,6 +28,23 @@ export interface WorkspaceIndexOptions {
   /** Told when a corrupt or foreign database was moved aside and rebuilt. */
   onRebuild?: (reason: string) => void;
 }
+
+export type WorkspaceIndexOptions = CommonOptions & (
+  | {
+      /** null: BM25 only, until an embedding model is available. Embeds queries and code, and sizes chunks. */
+      embedder: Embedder | null;
+      indexing?: undefined;
+    }
+  | {
+      /** Embeds queries (it may be the builder thread's model, reached by messages). */
+      embedder: SearchEmbedder | null;
+      /**
+       * Where indexing chunks and embeds (the worker's builder thread, at a lower priority than
+       * search). Its embedder must be the same model as `embedder`.
+       */
+      indexing: { chunker: ChunkSource; embedder: CodeEmbedder | null };
+    }
+);
 
 export interface IndexStatus {
   state: 'idle' | 'indexing';

@@ -75,6 +75,10 @@ test('a completion model or a folder without the embedding section is refused wi
     await assert.rejects(OnnxEmbedder.load(inspectModelDir(dir), 'cpu'), (e: unknown) => e instanceof EngineError && /embedding/.test(e.message));
     writeFileSync(join(dir, 'kestrel.json'), JSON.stringify({ id: 'x', kind: 'completion', contextLength: 64, files: { fp32: 'model.onnx' } }));
     await assert.rejects(OnnxEmbedder.load(inspectModelDir(dir), 'cpu'), (e: unknown) => e instanceof EngineError);
+    // A fusion record that search could not use is refused by name, not ignored.
+    const embedding = { dimension: 8, queryPrefix: '<q>', codePrefix: '<c>', fusion: { bm25: 1, vector: 'high', k: 60 } };
+    writeFileSync(join(dir, 'kestrel.json'), JSON.stringify({ id: 'x', kind: 'embedding', contextLength: 64, files: { fp32: 'model.onnx' }, embedding }));
+    await assert.rejects(OnnxEmbedder.load(inspectModelDir(dir), 'cpu'), (e: unknown) => e instanceof EngineError && /embedding\.fusion\.vector/.test(e.message));
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -124,6 +124,10 @@ test('search through the index thread returns the same hits as the same index in
       assert.ok(expected.length > 0, query);
       assert.deepEqual(shape(await remote.search(query, { limit: 10 })), expected, query);
     }
+    if (embedder) {
+      // One copy of the model in the worker: the builder thread's session embeds code and queries alike.
+      assert.deepEqual(await thread.call('embeddingSessions', {}), { indexThread: 0, builderThread: 1 });
+    }
     const code = 'def low_stock(self):\n    return [level.item for level in self._levels.values() if level.needs_reorder]';
     assert.deepEqual(shape(await remote.similar(code, { limit: 10 })), shape(await local.similar(code, { limit: 10 })));
     assert.deepEqual(shape(await remote.search('warehouse', { include: ['tests/**'] })), shape(await local.search('warehouse', { include: ['tests/**'] })));
