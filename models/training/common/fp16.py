@@ -18,7 +18,6 @@ float32: the gain is in download size, not in speed. A graph exported in float16
 """
 
 import argparse
-import hashlib
 import json
 import os
 import sys
@@ -26,6 +25,8 @@ import sys
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+from provenance import sha256
 
 FP16_FILE = 'model.fp16.onnx'
 # The providers a float16 file is for (src/shared/models/manifest.ts lists the same by default).
@@ -69,14 +70,6 @@ def to_fp16(model: onnx.ModelProto) -> tuple[onnx.ModelProto, int]:
     graph.node.extend(nodes)
     onnx.checker.check_model(model)
     return model, converted
-
-
-def sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for block in iter(lambda: handle.read(1 << 20), b''):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def update_json(path: str, change, dump) -> None:
