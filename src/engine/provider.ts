@@ -8,6 +8,8 @@
 import { CompletionCache } from './cache/completionCache';
 import { CrossFileContext } from './context/crossFile';
 import { chooseMultiline } from './context/mode';
+import { cursorWindow } from './prompt/cursorWindow';
+import { MAX_CHARS_PER_TOKEN } from './prompt/fim';
 import type { OpenDocument } from './context/snippets';
 import { PythonSyntax } from './syntax/python';
 import { isAbortError } from '../shared/errors/errors';
@@ -122,7 +124,9 @@ export class CompletionPipeline {
 
   async complete(request: CompletionRequest): Promise<CompletionResult> {
     const started = performance.now();
-    const { prefix, suffix } = request;
+    const manifest = this.model.entry.manifest;
+    // Everything below sees a bounded window around the cursor, never the whole document.
+    const { prefix, suffix, prefixOffset } = cursorWindow(request.prefix, request.suffix, ...windowChars(manifest.contextLength));
     const done = (result: Omit<CompletionResult, 'totalMs'>): CompletionResult => ({ ...result, totalMs: performance.now() - started });
 
     // 1. prefilter
@@ -145,12 +149,11 @@ export class CompletionPipeline {
     const context = request.documents && request.languageId === 'python'
       ? this.crossFile.build({ uri: request.docKey, prefix, suffix, documents: request.documents })
       : '';
-    const manifest = this.model.entry.manifest;
     const maxTokens = Math.max(1, Math.min(request.maxTokens ?? (multiline ? 128 : 48), manifest.contextLength >> 2));
     const prompt = this.model.prompts.build(request.docKey, prefix, suffix, {
       maxTokens: manifest.contextLength - maxTokens,
       suffixShare: 0.25,
-    }, context);
+    }, context, prefixOffset);
     // 5. generate, stopping as soon as the stop rules say the rest would be cut anyway
     const around: PostprocessContext = { prefix, suffix, multiline };
     const { tokenizer } = this.model;
@@ -181,7 +184,7 @@ export class CompletionPipeline {
       ? new CacheMixer(this.projectCache, request.cacheKey ?? request.docKey, promptIds, mixMode, this.mixParameters)
       : undefined;
     // the cache must not learn what follows the cursor from the cursor's own place
-    const reveal = mixer ? this.projectCache.hideAcross(request.cacheKey ?? request.docKey, prefix.length) : undefined;
+    const reveal = mixer ? this.projectCache.hideAcross(request.cacheKey ?? request.docKey, prefixOffset + prefix.length) : undefined;
     const generateStarted = performance.now();
     const result = await this.model.generator.generate(promptIds, {
       maxTokens: request.prefillOnly ? 1 : maxTokens,
@@ -212,6 +215,14 @@ export class CompletionPipeline {
         promptMs: generateStarted - started, postprocessMs, ...(mixer ? { projectCache: mixer.stats } : {}) },
     });
   }
+}
+
+/**
+ * Characters of prefix and suffix a completion looks at: far more than the prompt can hold (it is cut
+ * by tokens), and at least 64 KB before the cursor so the imports of most files stay in view.
+ */
+function windowChars(contextLength: number): [prefixChars: number, suffixChars: number] {
+  return [Math.max(64 * 1024, 2 * contextLength * MAX_CHARS_PER_TOKEN), Math.max(16 * 1024, contextLength * MAX_CHARS_PER_TOKEN)];
 }
 
 export { isAbortError };

@@ -108,7 +108,15 @@ export class ProjectCacheFeature implements Feature {
   private feedDocument(document: TextDocument): void {
     const target = this.source.projectCache();
     if (!this.enabled || !target || document.languageId !== 'python') return;
-    target.cache.updateDocument(cacheKeyOf(document.uri), document.getText());
+    const key = cacheKeyOf(document.uri);
+    const text = document.getText();
+    // Over the size limit of workspace files it is left out, as its file is: encoding a 10 MB
+    // document whole would hold the worker for seconds, and its counts would crowd out the rest.
+    if (text.length > (this.config?.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES)) {
+      if (target.cache.has(key)) target.cache.removeFile(key);
+      return;
+    }
+    target.cache.updateDocument(key, text);
     this.notify(false);
   }
 

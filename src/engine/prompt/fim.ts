@@ -33,10 +33,10 @@ export interface Prompt {
 export const DEFAULT_BUDGET: PromptBudget = { maxTokens: 1024, suffixShare: 0.25 };
 
 /** Upper bound on characters per token, used to bound how much text is ever split and encoded. */
-const MAX_CHARS_PER_TOKEN = 8;
+export const MAX_CHARS_PER_TOKEN = 8;
 
 export class PromptBuilder {
-  /** Last prefix window start per document, kept while it still fits. */
+  /** Last prefix window start per document (an offset in the document), kept while it still fits. */
   private readonly starts = new Map<string, number>();
 
   constructor(
@@ -47,12 +47,15 @@ export class PromptBuilder {
   /**
    * `context` (cross-file context rendered as comments, ending with a line break) goes right before
    * the prefix window and takes at most `budget.contextShare` of the room, whole lines only.
+   * `prefixOffset` is where `prefix` starts in the document, when the caller passes only the end of
+   * a long one (see cursorWindow.ts): the window start is remembered as a document offset, so it
+   * holds while the caller's cut moves.
    */
-  build(docKey: string, prefix: string, suffix: string, budget: PromptBudget = DEFAULT_BUDGET, context = ''): Prompt {
+  build(docKey: string, prefix: string, suffix: string, budget: PromptBudget = DEFAULT_BUDGET, context = '', prefixOffset = 0): Prompt {
     const room = Math.max(8, budget.maxTokens - 3); // three FIM sentinels
     const contextIds = this.contextWindow(context, Math.floor(room * (budget.contextShare ?? 0.2)));
     const suffixIds = this.suffixWindow(suffix, Math.floor(room * budget.suffixShare));
-    const { ids: windowIds, start } = this.prefixWindow(docKey, prefix, room - suffixIds.length - contextIds.length);
+    const { ids: windowIds, start } = this.prefixWindow(docKey, prefix, room - suffixIds.length - contextIds.length, prefixOffset);
     const prefixIds = contextIds.length > 0 ? [...contextIds, ...windowIds] : windowIds;
     const { fimPrefix, fimSuffix, fimMiddle } = this.tokenizer.special;
     const ids = this.mode === 'spm'
@@ -84,9 +87,11 @@ export class PromptBuilder {
     return ids.slice(0, budget);
   }
 
-  private prefixWindow(docKey: string, prefix: string, budget: number): { ids: number[]; start: number } {
-    const previous = this.starts.get(docKey);
-    if (previous !== undefined && previous <= prefix.length && isStableCut(prefix, previous)) {
+  private prefixWindow(docKey: string, prefix: string, budget: number, prefixOffset: number): { ids: number[]; start: number } {
+    const previous = (this.starts.get(docKey) ?? -Infinity) - prefixOffset;
+    // More than budget x MAX_CHARS_PER_TOKEN characters cannot fit in the budget: not worth encoding
+    // (after a jump from line 1,000 to the end of a 10 MB document, that would be all 10 MB).
+    if (previous >= 0 && prefix.length - previous <= budget * MAX_CHARS_PER_TOKEN && isStableCut(prefix, previous)) {
       const ids = this.tokenizer.encode(prefix.slice(previous));
       if (ids.length <= budget) return { ids, start: previous };
     }
@@ -104,7 +109,7 @@ export class PromptBuilder {
     let ids = pieces.slice(first).flatMap((p) => p.ids);
     const start = from + (pieces[first]?.start ?? 0);
     if (ids.length > budget) ids = ids.slice(ids.length - budget); // one enormous line: cut tokens
-    else this.starts.set(docKey, start);
+    else this.starts.set(docKey, prefixOffset + start);
     return { ids, start };
   }
 

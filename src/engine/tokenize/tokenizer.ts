@@ -9,6 +9,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import { EngineError } from '../../shared/errors/errors';
 import type { SpecialTokens } from '../../shared/models/manifest';
 import { splitStable } from './chunks';
+import { detached } from '../text/detached';
 
 export interface SpecialIds {
   fimPrefix: number;
@@ -90,7 +91,8 @@ export class KestrelTokenizer {
       if (ids === undefined) {
         ids = this.encodeRaw(piece);
         if (this.pieces.size >= PIECE_CACHE_LIMIT) this.pieces.delete(this.pieces.keys().next().value as string);
-        this.pieces.set(piece, ids);
+        // the key outlives the request: a slice would keep the whole text it was cut from alive
+        this.pieces.set(detached(piece), ids);
       } else {
         this.stats.cachedPieces++;
         // refresh recency
