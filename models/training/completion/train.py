@@ -98,8 +98,28 @@ decaying = decay_iters > 0
 if decaying:  # the export copy lives beside the main run, never in it
     decay_from = decay_from or os.path.join(main_out_dir, 'ckpt.pt')
     out_dir = from_training(os.path.expanduser(decay_out_dir)) if decay_out_dir else main_out_dir + '-decay'
+
+
+def lower_priority(n):
+    """Niceness n for this run, against every other process on the machine. Under autogroup
+    scheduling (Linux's default) niceness only ranks processes within one session, and each session
+    competes as a whole: a run started from a shell would share its shell's weight. So the run takes
+    a session of its own (when it can) and sets that session's group niceness too."""
+    os.nice(max(0, n - os.nice(0)))
+    try:
+        os.setsid()
+    except OSError:  # already a process-group leader (a job-control shell's job): keep its session
+        pass
+    if os.getsid(0) == os.getpid():  # only a session of our own; never renice the caller's
+        try:
+            with open('/proc/self/autogroup', 'w') as f:
+                f.write(str(n))
+        except OSError:  # no autogroup scheduling here: plain niceness is what counts
+            pass
+
+
 if nice > 0:
-    os.nice(max(0, nice - os.nice(0)))
+    lower_priority(nice)
 torch.set_num_threads(threads)
 
 # DDP when launched by torchrun

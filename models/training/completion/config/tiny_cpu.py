@@ -1,5 +1,5 @@
 # The open-ended CPU run of the tiny model (Debian python3-torch 1.13, fp32, two cores).
-#   KESTREL_WORK=~/.cache/kestrel-training/work nohup python3 train.py config/tiny_cpu.py >> LOG 2>&1 &
+#   KESTREL_WORK=~/.cache/kestrel-training/work setsid nohup python3 train.py config/tiny_cpu.py >> LOG 2>&1 &
 # The same command continues the run: from its checkpoint, else from the shipped model's weights.
 # Shapes chosen by bench_train.py (tokens/s) and by the equal-CPU-time comparison in the README.
 out_dir = '~/.cache/kestrel-training/runs/tiny'
