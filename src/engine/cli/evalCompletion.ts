@@ -28,6 +28,7 @@ export const EVAL_USAGE = `kestrel eval-completion --files DIR [options]
                       at F tokens (default the longest), times the cache's confidence to the power C (default 1)
   --mix-grid "W,K,F,C ..."  evaluate each parameter set on the same lines (tuning; latencies not comparable)
   --out FILE          write the report (metrics and examples) as JSON
+  --examples N        examples in the report (default 12)
   --model, --models, --device, --variant as for complete`;
 
 const SKIP_DIRS = new Set(['node_modules', '__pycache__', '.git', '.venv', 'venv', 'build', 'dist']);
@@ -53,7 +54,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function evalCompletionCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant', 'mix', 'mix-grid']);
+  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant', 'mix', 'mix-grid', 'examples']);
   const dir = args.options.get('files')?.at(-1);
   if (!dir) {
     console.error(EVAL_USAGE);
@@ -70,6 +71,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
   const engine: CompletionEngine = engineFromArgs(args, shippedModels, { healing: !args.flags.has('no-healing'), drafts: !args.flags.has('no-drafts') });
   const mode: MixMode = args.flags.has('no-cache') ? 'model' : args.flags.has('cache-only') ? 'cache' : 'mix';
   const inProject = args.flags.has('in-project');
+  const exampleCount = Math.max(1, intOption(args, 'examples', 12));
   const grid = args.options.get('mix-grid')?.at(-1)?.trim().split(/\s+/).map(mixOption);
   const fixed = args.options.get('mix')?.at(-1);
   try {
@@ -110,7 +112,7 @@ export async function evalCompletionCommand(argv: readonly string[], shippedMode
           tally.fullScans += mixing.fullScans;
           tally.stepMs.push(...mixing.stepMs);
         }
-        if (v === 0 && examples.length < 12 && k % Math.max(1, Math.floor(cases.length / 12)) === 0) {
+        if (v === 0 && examples.length < exampleCount && k % Math.max(1, Math.floor(cases.length / exampleCount)) === 0) {
           examples.push({ file: c.file, contextTail: c.prefix.slice(-80), target: c.target, prediction });
         }
       }
