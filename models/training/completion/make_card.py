@@ -198,6 +198,8 @@ def main():
         },
         'history': history,
     }
+    if 'projectCache' in previous:  # the engine's tuned mix with the project cache: retune after shipping
+        meta['projectCache'] = previous['projectCache']
     json.dump(meta, open(os.path.join(out, 'kestrel.json'), 'w'), indent=2)
 
     # model card
