@@ -31,7 +31,7 @@ from provenance import git, sha256  # noqa: E402
 from model import GPT, GPTConfig  # noqa: E402
 
 # the completion recipe's own files (models/training also holds other recipes)
-RECIPE = ['../common', '.']
+RECIPE = ['common', 'completion']  # relative to models/training
 
 SPECIALS = {'endOfText': '<|endoftext|>', 'fimPrefix': '<fim_prefix>', 'fimMiddle': '<fim_middle>',
             'fimSuffix': '<fim_suffix>'}
@@ -221,13 +221,15 @@ def main():
     stdlib_text = ", plus Debian's Python 3.11 standard library" if summary.get('stdlib') else ''
     decayed = meta['training']['decayedFrom']
     decay_steps = int(last['iter']) - decayed['iter'] if decayed else 0
+    decay_text = (' This version is the run at that point with the learning rate decayed to its floor over '
+                  f'{decay_steps} steps (warmup-stable-decay: the run itself goes on at a constant rate).'
+                  if decay_steps else '')
     card = f"""# {args.display_name}
 
 `{args.id}`: a decoder-only Python completion transformer for Kestrel's inline completions, with
 fill-in-the-middle, trained on CPU with the recipe in `models/training/completion/`
 (`config/{cfg.get('model_size', 'tiny')}_cpu.py`: an open-ended run that continues across machines from
-its checkpoint or from these weights, {tokens_trained:,} tokens so far). This version is the run's
-checkpoint at that point with the learning rate decayed to its floor (warmup-stable-decay).
+its checkpoint or from these weights, {tokens_trained:,} tokens so far).{decay_text}
 
 ## Files
 | file | what | size |
@@ -269,9 +271,8 @@ Generation stops at `<|endoftext|>`.
   exact and near duplicates removed; manifest sha256 `{manifest_digest}`.
 - Tokens seen: {tokens_trained:,}, in rows of {cfg['seq_len']} tokens, batches of {cfg['batch_size']},
   FIM rate {cfg['fim_rate']}; AdamW (weight decay {cfg['weight_decay']}), learning rate warmed up to
-  {cfg['learning_rate']:g} and then constant, decayed to {cfg['min_lr']:g} over the last
-  {decay_steps} steps of this
-  copy only; fp32 on a 2-core CPU ({cfg.get('workers', 1)} worker threads), {int(ckpt.get('cpu_seconds', 0)) // 3600} CPU hours in
+  {cfg['learning_rate']:g} and then constant{f", decayed to {cfg['min_lr']:g} over the last {decay_steps} steps of this copy only" if decay_steps else ''};
+  fp32 on a 2-core CPU ({cfg.get('workers', 1)} worker threads), {ckpt.get('cpu_seconds', 0) / 3600:.1f} CPU hours in
   this run's record.
 - Code: trained from commit `{train_commit}`; exported and described from
   `{meta['training']['exportCommit']}`{' (with uncommitted recipe changes)' if dirty else ''}.

@@ -65,4 +65,4 @@ $PY make_card.py --run "$RUN-decay" --out "$SHIPPED" --id kestrel-py-tiny \
   --display-name "Kestrel Python tiny (CPU-trained)" \
   --eval-left "$CAND/eval-candidate-left.json" --eval-suffix "$CAND/eval-candidate-suffix.json"
 $PY ../common/fp16.py "$SHIPPED"
-echo "shipped: run the parity tests (npm run test:unit) and commit models/kestrel-py-tiny"
+echo "shipped: run the parity tests (npm run test:unit), retune the project cache (npm run eval:project-cache -- --record) and commit models/kestrel-py-tiny"
