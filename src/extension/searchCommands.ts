@@ -114,7 +114,7 @@ export function searchWorkspace(ctx: Ctx, initialQuery?: string): void {
     pick.busy = true;
     try {
       const result = await (await ctx.worker()).search(params, { token: source.token });
-      if (inFlight === source) showResult(pick, result, `Nothing found for “${params.query}”${filters === '' ? '' : ` in ${filters}`}`);
+      if (inFlight === source) showResult(pick, result, `No good match for “${params.query}”${filters === '' ? '' : ` in ${filters}`}`);
     } catch (error) {
       if (inFlight !== source) return;
       pick.busy = false;
@@ -164,7 +164,7 @@ export async function findSimilarCode(ctx: Ctx): Promise<void> {
       limit: QUICK_PICK_LIMIT,
       ...(editor.document.uri.scheme === 'file' ? { notIn: { path: editor.document.uri.fsPath, startLine: range.start.line, endLine: range.end.line } } : {}),
     });
-    showResult(pick, result, 'No similar code found');
+    showResult(pick, result, 'No similar code: nothing in the index is close enough to the selection');
   } catch (error) {
     pick.busy = false;
     pick.placeholder = `Search failed: ${errorMessage(error)}`;

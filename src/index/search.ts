@@ -47,6 +47,17 @@ export interface SearchHit {
 /** Candidates taken from each list before fusion. */
 const CANDIDATES = 100;
 const SNIPPET_LINES = 6;
+/**
+ * The relevance floor of what a user is shown: a chunk that shares no term with the query (BM25
+ * did not find it) is listed only when its vector is at least this close to the query's. Nearest
+ * neighbours always exist, so without a floor a search for a random word lists the workspace.
+ * With kestrel-embed-tiny, words unrelated to any code ("zebra", "purple", "banana bread recipe")
+ * reach a cosine of 0.24-0.40 with some chunk of Kestrel's src/index (513 chunks), as high as real
+ * queries' best chunks: its similarities alone cannot tell a match from noise, so the floor sits
+ * above them. The floor decides what is listed, not the order: fusion sees every candidate, and
+ * evaluations (candidates()) too.
+ */
+const MIN_VECTOR_SIMILARITY = 0.5;
 
 export class IndexSearch {
   constructor(
@@ -79,7 +90,8 @@ export class IndexSearch {
     return this.store.read(() => this.candidatesInTransaction(query, queryVector, this.fileFilter(options)));
   }
 
-  private candidatesInTransaction(query: string, queryVector: Float32Array | null, accept: ((fileId: number) => boolean) | undefined): RankedLists {
+  /** Also says which vector candidates clear the relevance floor (MIN_VECTOR_SIMILARITY). */
+  private candidatesInTransaction(query: string, queryVector: Float32Array | null, accept: ((fileId: number) => boolean) | undefined): RankedLists & { close: ReadonlySet<number> } {
     // Filters drop candidates after BM25 ranks them, so ask for more when filtering.
     const bm25Limit = accept ? CANDIDATES * 5 : CANDIDATES;
     const bm25: number[] = [];
@@ -88,14 +100,16 @@ export class IndexSearch {
       bm25.push(hit.id);
       if (bm25.length === CANDIDATES) break;
     }
-    const vector = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept).map((hit) => hit.id) : [];
-    return { bm25, vector };
+    const nearest = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept) : [];
+    const close = new Set(nearest.filter((hit) => hit.score >= MIN_VECTOR_SIMILARITY).map((hit) => hit.id));
+    return { bm25, vector: nearest.map((hit) => hit.id), close };
   }
 
   private rankInTransaction(query: string, queryVector: Float32Array | null, options: SearchOptions): SearchHit[] {
     const limit = options.limit ?? 20;
     const lists = this.candidatesInTransaction(query, queryVector, this.fileFilter(options));
-    const fused = fuse(lists, this.embedder?.fusion ?? UNTUNED_FUSION);
+    // the relevance floor: what BM25 found, or what is close enough by meaning alone
+    const fused = fuse(lists, this.embedder?.fusion ?? UNTUNED_FUSION).filter((hit) => hit.ranks.bm25 !== undefined || lists.close.has(hit.id));
     const notIn = options.notIn;
     // Extra candidates make up for those dropped for overlapping `notIn` once their ranges are read.
     const best = fused.slice(0, notIn ? limit + 10 : limit);

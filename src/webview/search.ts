@@ -215,7 +215,7 @@ window.addEventListener('message', (event: MessageEvent<ToWebview>) => {
       const described = describeFilters(message.filters);
       const text = count > 0
         ? `${count} result${count === 1 ? '' : 's'} in ${message.elapsedMs.toFixed(0)} ms${described === '' ? '' : ` · ${described}`}`
-        : (message.notice ?? `Nothing found for “${parsed.text}”${described === '' ? '' : ` in ${described}`}.`);
+        : (message.notice ?? `No good match for “${parsed.text}”${described === '' ? '' : ` in ${described}`}.`);
       render({ id: message.id, query: message.query, hits: message.hits, filters: message.filters }, text);
       break;
     }

@@ -85,3 +85,13 @@ test('similar() looks for code like a selection; BM25 alone works without vector
   assert.equal((await lexical.search('connect gateway'))[0]?.name, 'connect_gateway');
   assert.deepEqual(await lexical.search('   '), []);
 });
+
+test('a word that matches nothing gets no results, not the nearest vectors (the relevance floor)', async () => {
+  // every chunk has a nearest-neighbour score, so without a floor this listed the whole corpus
+  assert.deepEqual(await search.search('xylophone'), []);
+  assert.deepEqual(await search.search('qwzrtplk flamingo'), []);
+  assert.ok((await search.search('charge credit card')).length > 0, 'a query that matches still finds');
+  // evaluations still see every vector candidate
+  const [vector] = await embedder.embed(['xylophone'], 'query');
+  assert.ok(search.candidates('xylophone', vector ?? null).vector.length > 0);
+});
