@@ -8,6 +8,7 @@ import { COMPLETE_USAGE, completeCommand } from './engine/cli/complete';
 import { EVAL_USAGE, evalCompletionCommand } from './engine/cli/evalCompletion';
 import { BENCH_USAGE, benchCompletionCommand } from './engine/cli/benchCompletion';
 import { EVAL_SEARCH_USAGE, INDEX_USAGE, SEARCH_USAGE, evalSearchCommand, indexCommand, searchCommand } from './index/cli';
+import { UsageError } from './shared/cli/args';
 import { kestrelVersion } from './version';
 
 /** Shipped models sit beside the bundle's folder: dist/cli.js -> ../models. */
@@ -38,7 +39,27 @@ ${EVAL_SEARCH_USAGE}
 
 ${BENCH_USAGE}`;
 
+/** Each command's usage, printed with the error when its command line is wrong. */
+const COMMAND_USAGE: Record<string, string> = {
+  complete: COMPLETE_USAGE,
+  'eval-completion': EVAL_USAGE,
+  'bench-completion': BENCH_USAGE,
+  index: INDEX_USAGE,
+  search: SEARCH_USAGE,
+  'eval-search': EVAL_SEARCH_USAGE,
+};
+
 async function main(argv: string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`kestrel ${argv[0]}: ${error.message}\n\n${COMMAND_USAGE[argv[0] as string] ?? USAGE}`);
+    return 2;
+  }
+}
+
+async function run(argv: string[]): Promise<number> {
   const [command] = argv;
   switch (command) {
     case '--version':

@@ -53,7 +53,11 @@ export const EVAL_SEARCH_USAGE = `kestrel eval-search --pairs FILE [options]    
                       (models/training/embed/embed_card.py records them in the model's kestrel.json)
   --json              the result as JSON`;
 
-const VALUED = ['store', 'model', 'models', 'device', 'exclude', 'max-file-kb', 'dir', 'limit', 'lang', 'include', 'pairs', 'group', 'seed'];
+/** Each command's options: those that take a value, then flags. */
+const MODEL_OPTIONS = ['model', 'models', 'device'];
+const INDEX_OPTIONS = [[...MODEL_OPTIONS, 'store', 'exclude', 'max-file-kb'], ['no-model', 'rebuild', 'skipped']] as const;
+const SEARCH_OPTIONS = [[...MODEL_OPTIONS, 'store', 'exclude', 'max-file-kb', 'dir', 'limit', 'lang', 'include'], ['no-model', 'json']] as const;
+const EVAL_SEARCH_OPTIONS = [[...MODEL_OPTIONS, 'pairs', 'limit', 'group', 'seed'], ['no-model', 'tune-fusion', 'json']] as const;
 
 function defaultStore(dir: string): string {
   const cache = process.env['XDG_CACHE_HOME'] || join(homedir(), '.cache');
@@ -107,7 +111,7 @@ function progressPrinter(): (p: IndexProgress) => void {
 }
 
 export async function indexCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, VALUED);
+  const args = parseArgs(argv, ...INDEX_OPTIONS);
   const [target] = args.positional;
   if (!target) {
     console.error(INDEX_USAGE);
@@ -145,7 +149,7 @@ export async function indexCommand(argv: readonly string[], shippedModels: strin
 }
 
 export async function searchCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, VALUED);
+  const args = parseArgs(argv, ...SEARCH_OPTIONS);
   const query = args.positional.join(' ').trim();
   const target = args.options.get('dir')?.at(-1);
   if (!query || !target) {
@@ -190,7 +194,7 @@ export async function searchCommand(argv: readonly string[], shippedModels: stri
 }
 
 export async function evalSearchCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, VALUED);
+  const args = parseArgs(argv, ...EVAL_SEARCH_OPTIONS);
   const file = args.options.get('pairs')?.at(-1);
   if (!file) {
     console.error(EVAL_SEARCH_USAGE);

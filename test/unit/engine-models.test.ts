@@ -10,6 +10,7 @@ import { parseManifest } from '../../src/shared/models/manifest';
 import { chooseVariant, inspectModelDir, scanModels } from '../../src/shared/models/registry';
 import { Decoder, lastRowLogits } from '../../src/engine/session/decoder';
 import { openWithFallback, providerCandidates, sessionOptions, shortReason } from '../../src/shared/devices/providers';
+import type { DeviceSetting } from '../../src/shared/devices/deviceSetting';
 import { byteLevelTokenizerJson, identityOnnx } from './support/fixtures';
 
 const MANIFEST = {
@@ -169,6 +170,15 @@ test('on this machine, auto with the real ONNX Runtime runs on some provider and
   for (const attempt of opened.attempts.slice(0, -1)) assert.ok(!attempt.ok && (attempt.reason ?? '').length > 0);
   assert.equal(opened.attempts.at(-1)?.provider, opened.provider);
   await opened.session.release();
+});
+
+test('a device that is not one (kestrel.device: 12) is named in the error, with the choices', async () => {
+  const never = () => Promise.reject(new Error('no provider should be tried'));
+  await assert.rejects(openWithFallback(12 as unknown as DeviceSetting, never), (error: unknown) => {
+    assert.ok(error instanceof EngineError);
+    assert.equal(error.message, '12 is not a device: kestrel.device must be one of auto, cpu, cuda, webgpu, dml, coreml.');
+    return true;
+  });
 });
 
 test('an explicitly requested provider that cannot start is a clear error, not a silent fallback', async () => {

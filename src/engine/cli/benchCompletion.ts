@@ -17,7 +17,7 @@ export const BENCH_USAGE = `kestrel bench-completion --files DIR [options]
   --model, --models, --device, --variant as for complete`;
 
 export async function benchCompletionCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, ['files', 'lines', 'lengths', 'seed', 'model', 'models', 'device', 'variant']);
+  const args = parseArgs(argv, ['files', 'lines', 'lengths', 'seed', 'model', 'models', 'device', 'variant'], []);
   const dir = args.options.get('files')?.at(-1);
   if (!dir) {
     console.error(BENCH_USAGE);

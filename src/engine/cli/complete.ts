@@ -48,7 +48,7 @@ export function parseLocation(location: string, readText: (path: string) => stri
 }
 
 export async function completeCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, VALUED);
+  const args = parseArgs(argv, VALUED, ['multiline', 'single-line']);
   const [location] = args.positional;
   if (!location) {
     console.error(COMPLETE_USAGE);

@@ -54,7 +54,7 @@ function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function evalCompletionCommand(argv: readonly string[], shippedModels: string): Promise<number> {
-  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant', 'mix', 'mix-grid', 'examples']);
+  const args = parseArgs(argv, ['files', 'n', 'seed', 'out', 'model', 'models', 'device', 'variant', 'mix', 'mix-grid', 'examples'], ['with-suffix', 'no-healing', 'no-drafts', 'no-cache', 'cache-only', 'in-project']);
   const dir = args.options.get('files')?.at(-1);
   if (!dir) {
     console.error(EVAL_USAGE);

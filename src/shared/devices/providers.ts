@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
-import type { DeviceSetting } from './deviceSetting';
+import { DEVICE_SETTINGS, type DeviceSetting } from './deviceSetting';
 import { EngineError, errorMessage } from '../errors/errors';
 
 export type ProviderName = Exclude<DeviceSetting, 'auto'>;
@@ -77,6 +77,10 @@ export async function openWithFallback<S>(
   isModelError: (error: unknown) => boolean = () => false,
   platform: NodeJS.Platform = process.platform,
 ): Promise<OpenedSession<S>> {
+  // Settings files and command lines can hold anything (`kestrel.device: 12`): say so, not "undefined".
+  if (!DEVICE_SETTINGS.includes(device)) {
+    throw new EngineError('provider-unavailable', `${JSON.stringify(device)} is not a device: kestrel.device must be one of ${DEVICE_SETTINGS.join(', ')}.`);
+  }
   const attempts: ProviderAttempt[] = [];
   for (const provider of providerCandidates(device, platform)) {
     try {
