@@ -3,12 +3,13 @@
 // index on disk for the next start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StreamMessageReader, StreamMessageWriter, createProtocolConnection, InitializeRequest, ShutdownRequest, ExitNotification, type ProtocolConnection } from 'vscode-languageserver-protocol/node';
 import {
+  CancelIndexRequest,
   FilesChangedNotification,
   IndexProgressNotification,
   IndexStatusRequest,
@@ -106,6 +107,35 @@ test('the worker indexes the workspace folders, searches them and follows change
     assert.ok(again.progress.filesSeen > 0);
     assert.equal((await second.connection.sendRequest(SearchRequest.type, { query: 'freight surcharge' })).hits[0]?.name, 'calculate_freight_surcharge');
     await second.stop();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('links to a device and to a FIFO in the workspace are skipped with their reason; indexing, search, cancel and shutdown answer', { timeout: 120_000 }, async () => {
+  const root = mkdtempSync(join(tmpdir(), 'kestrel-index-special-'));
+  const workspace = join(root, 'workspace');
+  cpSync('test/fixtures/workspace', workspace, { recursive: true });
+  // Both are committable to any repository; reading the first never ends, opening the second blocks.
+  symlinkSync('/dev/zero', join(workspace, 'zero.py'));
+  execFileSync('mkfifo', [join(root, 'queue')]);
+  symlinkSync(join(root, 'queue'), join(workspace, 'inventory', 'pipe.py'));
+  try {
+    const worker = await startWorker({
+      device: 'cpu', model: 'none-wanted', modelPaths: [],
+      indexEnable: true, indexStorage: join(root, 'storage'), workspaceFolders: [workspace], indexMaxFileSizeKB: 512,
+    });
+    await worker.idle();
+    const status = await worker.connection.sendRequest(IndexStatusRequest.type);
+    const skipped = Object.fromEntries((status.folders[0]?.skipped ?? []).map((s) => [s.rel, `${s.reason}: ${s.detail ?? ''}`]));
+    assert.equal(skipped['zero.py'], 'special-file: link to a character device');
+    assert.equal(skipped['inventory/pipe.py'], 'special-file: link to a FIFO (named pipe)');
+    assert.ok((await worker.connection.sendRequest(SearchRequest.type, { query: 'reorder point' })).hits.length > 0);
+    // the watcher's path: a change event for either is a skip, not a read
+    await worker.connection.sendNotification(FilesChangedNotification.type, { changes: [{ path: join(workspace, 'zero.py'), kind: 'changed' }, { path: join(workspace, 'inventory', 'pipe.py'), kind: 'created' }] });
+    await worker.connection.sendRequest(CancelIndexRequest.type);
+    assert.equal((await worker.connection.sendRequest(IndexStatusRequest.type)).folders[0]?.state, 'idle');
+    await worker.stop();
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
