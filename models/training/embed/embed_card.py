@@ -4,6 +4,10 @@ Write the shipped embedder's kestrel.json and model card (README.md) from a fini
   python3 models/training/embed_card.py --run work/embed/runs/tiny --out ../kestrel-embed-tiny
 
 Reads: run/ckpt.pt (config, model args, data record), run/log.csv and run/curves.png,
+run/fusion-tuning.json (`kestrel eval-search --tune-fusion --json` on the valid pairs with the
+exported model: its tuned weights become kestrel.json's embedding.fusion), run/search-seed{0,1,2}.json
+(`kestrel eval-search --json`, seeds 0 1 2, once kestrel.json holds the fusion: so this script runs
+twice, before and after them; the first run leaves the search table out),
 run/eval-valid.json (embed_eval.py with the checkpoint: PyTorch fp32), run/eval-valid-int8.json
 (embed_eval.py --vectors: the int8 ONNX graph as run in onnxruntime-node), run/bench.json and
 run/bench-1thread.json (embed_bench.mjs: throughput and parity), work/corpus/summary.json and
@@ -24,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
 from paths import WORK, from_training  # noqa: E402
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
-from embed_model import Encoder, EncoderConfig  # noqa: E402
+from embed_model import NBoWEncoder, build_encoder  # noqa: E402
 from provenance import git, sha256  # noqa: E402
 
 # reference.json tolerances, checked by test/unit/embedding-onnx-parity.test.ts
@@ -58,9 +62,16 @@ def main():
 
     ckpt = torch.load(os.path.join(run, 'ckpt.pt'), map_location='cpu')
     cfg, margs = ckpt['config'], ckpt['model_args']
-    model = Encoder(EncoderConfig(**margs))
+    model = build_encoder(margs)
+    nbow = isinstance(model, NBoWEncoder)
     n_params, n_non_emb = model.num_params(), model.num_params(non_embedding=True)
     mc = model.cfg
+    tuning = json.load(open(os.path.join(run, 'fusion-tuning.json')))['tunedFusion']
+    fusion = tuning['weights']
+    search_files = [os.path.join(run, f'search-seed{s}.json') for s in (0, 1, 2)]
+    search = [json.load(open(f)) for f in search_files] if all(map(os.path.exists, search_files)) else []
+    assert all(r.get('fusion') == fusion for r in search), 'search-seed*.json ran without the tuned fusion: rerun them'
+    cpu_seconds = int(float(last.get('cpu_seconds') or 0))
     rows = list(csv.DictReader(open(os.path.join(run, 'log.csv'))))
     last = rows[-1]
     ev = json.load(open(os.path.join(run, 'eval-valid.json')))
@@ -107,7 +118,8 @@ def main():
             'output': 'embeddings',
             'dimension': mc.n_embd,
             'normalized': True,
-            'pooling': 'mean over attention_mask, inside the graph',
+            'pooling': ('softmax-weighted mean of token vectors over attention_mask (a learned weight per token), inside the graph'
+                        if nbow else 'mean over attention_mask, inside the graph'),
             'queryPrefix': QUERY_MARKER,
             'codePrefix': CODE_MARKER,
             'prefixIds': {'query': sid[QUERY_MARKER], 'code': sid[CODE_MARKER]},
@@ -118,12 +130,17 @@ def main():
                               'encode prefix + text with no other special tokens, keep the first queryMaxTokens / '
                               'codeMaxTokens ids (prefix included), right-pad with padId and attention_mask 0. '
                               'Score by dot product (vectors are unit length).',
+            # weighted reciprocal-rank fusion for Kestrel's search, tuned on the valid pairs (src/index/fusion.ts)
+            'fusion': fusion,
         },
-        'architecture': {
+        'architecture': ({
+            'type': 'neural-bag-of-words', 'hiddenSize': mc.n_embd, 'vocabSize': mc.vocab_size,
+            'tables': 'one vector table and one token-weight table per side (query, code), chosen by the type marker',
+        } if nbow else {
             'type': 'bidirectional-encoder', 'numLayers': mc.n_layer, 'numHeads': mc.n_head,
             'hiddenSize': mc.n_embd, 'ffnHidden': mc.ffn_hidden, 'vocabSize': mc.vocab_size,
             'maxPositionEmbeddings': mc.max_len, 'positionEncoding': 'learned', 'norm': 'pre-LayerNorm',
-        },
+        }),
         'training': {
             'dataManifestSha256': manifest_digest,
             'data': {'pairs': pairs, **{k: summary[k] for k in ('train_packages', 'train_files', 'valid_packages',
@@ -137,6 +154,7 @@ def main():
             'iterations': int(last['iter']),
             'pairsSeen': pairs_seen,
             'wallSeconds': int(float(last['seconds'])),
+            'cpuSeconds': cpu_seconds,
             'device': cfg['device'],
         },
         'metrics': {
@@ -144,7 +162,12 @@ def main():
             'nonEmbeddingParameters': n_non_emb,
             'valid': {'protocol': 'CodeSearchNet: each query ranks its code among 999 distractors (groups of 1,000, '
                                   'seeded shuffle), and among every code of the split; pessimistic ties',
-                      'packages': summary['valid_packages'], 'pytorchFp32': ev, 'onnxInt8': ev8},
+                      'packages': summary['valid_packages'], 'pytorchFp32': ev, 'onnxInt8': ev8,
+                      'kestrelEvalSearch': {'what': 'kestrel eval-search (the product\'s BM25, int8 vectors and '
+                                                    'tuned fusion), groups of 1,000, seeds 0 1 2',
+                                            'fusionTuning': tuning,
+                                            'seeds': [{'seed': r['seed'], **{m: r['rankers'][m]['mrr'] for m in r['rankers']}}
+                                                      for r in search]}},
             'throughput': {'what': 'code chunks of the valid pairs, tokenized + embedded by onnxruntime-node, '
                                    f'batches of {bench["batch"]} sorted by length',
                            'meanTokens': bench['meanTokens'], 'loadAverage': bench['loadAverage'], **through},
@@ -165,22 +188,34 @@ def main():
     vec, hyb, bm = ev['vector']['csn'], ev['hybrid']['csn'], ev['bm25']['csn']
     epochs = pairs_seen / pairs['train']['pairs']
     verdict = (f"on the valid packages the embedder alone {'beats' if vec['mrr'] > bm['mrr'] else 'ranks below'} "
-               f"BM25 (MRR {vec['mrr']:.3f} vs {bm['mrr']:.3f}) and hybrid search (reciprocal-rank fusion of both) "
-               f"reaches {hyb['mrr']:.3f}, {'above' if hyb['mrr'] > bm['mrr'] else 'not above'} BM25 alone")
+               f"BM25 (MRR {vec['mrr']:.3f} vs {bm['mrr']:.3f})")
+    what = ('A neural bag of words (CodeSearchNet\'s NBoW) embeds search queries and code chunks into '
+            f'{mc.n_embd}-dimensional unit vectors: the softmax-weighted mean of per-token vectors, with separate '
+            'tables for the query and the code side, chosen by the type marker token an input starts with.'
+            if nbow else
+            f'One small bidirectional transformer embeds both search queries and code chunks into {mc.n_embd}-dimensional '
+            'unit vectors; a type marker token at the start says which side an input is.')
+    if search:
+        rows = '\n'.join('| ' + name + ' | ' + ' / '.join(format(r['rankers'][m]['mrr'], '.3f') for r in search)
+                         + ' | ' + format(sum(r['rankers'][m]['mrr'] for r in search) / 3, '.3f') + ' |'
+                         for m, name in (('bm25', 'BM25 (the index\'s)'), ('vector', 'vectors (int8)'), ('hybrid', 'hybrid (tuned fusion)')))
+        search_table = f"""| ranker | MRR, seeds 0 / 1 / 2 | mean |
+| --- | --- | --- |
+{rows}"""
+    else:
+        search_table = '(not measured yet: run eval-search, then this script again)'
     card = f"""# {args.display_name}
 
-`{args.id}`: the embedder behind Kestrel's semantic code search. One small bidirectional transformer
-embeds both search queries and code chunks into {mc.n_embd}-dimensional unit vectors; a type marker
-token at the start says which side an input is. Trained from scratch on one shared CPU core with the
-recipe in `models/training/` ({int(float(last['seconds'])) // 60} minutes, {pairs_seen:,} query/code
-pairs seen, {epochs:.2f} passes over the train pairs). It is a bootstrap model: {verdict}; quality comes from longer accelerator runs of the
-same recipe (`config/embed_small.py`).
-
+`{args.id}`: the embedder behind Kestrel's semantic code search. {what} Trained from scratch on one
+shared CPU core with the recipe in `models/training/` ({cpu_seconds // 60} CPU-minutes, {pairs_seen:,}
+query/code pairs seen, {epochs:.2f} passes over the train pairs): {verdict}.
+"""
+    card += f"""
 ## Files
 | file | what | size |
 | --- | --- | --- |
 | `model.onnx` | fp32 ONNX graph: `input_ids`, `attention_mask` (int64 [batch, sequence]) -> `embeddings` [batch, {mc.n_embd}], unit length | {mb('fp32')} |
-| `model.int8.onnx` | the same with int8 weights (per-column matrices, per-row token table; dynamic int8 activations) | {mb('int8')} |
+| `model.int8.onnx` | the same with int8 weights ({'int8 vector table with a float scale per row' if nbow else 'per-column matrices, per-row token table; dynamic int8 activations'}) | {mb('int8')} |
 | `tokenizer.json` | Kestrel's byte-level BPE code tokenizer + the type markers `{QUERY_MARKER}` = {sid[QUERY_MARKER]}, `{CODE_MARKER}` = {sid[CODE_MARKER]} | {os.path.getsize(os.path.join(out, 'tokenizer.json')) / 1e6:.1f} MB |
 | `kestrel.json` | Kestrel model contract: files, prefixes, max lengths, dimension, training record, metrics | |
 | `reference.json` | inputs and PyTorch embeddings for `test/unit/embedding-onnx-parity.test.ts` | |
@@ -191,13 +226,16 @@ same recipe (`config/embed_small.py`).
 - Code chunk: `{CODE_MARKER}` + code, at most {CODE_MAX_LEN} tokens (marker included).
 - The markers are special tokens of `tokenizer.json`: prepending the string gives one id. Encode
   without other special tokens, truncate, right-pad with 0 and `attention_mask` 0.
-- Mean pooling and L2 normalisation are inside the graph: score with a dot product.
+- Pooling and L2 normalisation are inside the graph: score with a dot product.
+- Kestrel's search fuses the vectors with BM25 by weighted reciprocal rank, bm25 / (k + rank) +
+  vector / (k + rank), with the weights tuned on the valid pairs and recorded in kestrel.json
+  (`embedding.fusion`): bm25 {fusion['bm25']}, vector {fusion['vector']}, k {fusion['k']}.
 
 ## Model
 | | |
 | --- | --- |
-| architecture | pre-LayerNorm transformer encoder, bidirectional attention with a padding mask, GELU MLP, learned positions, mean pooling, L2 norm |
-| layers / hidden / heads / MLP hidden | {mc.n_layer} / {mc.n_embd} / {mc.n_head} / {mc.ffn_hidden} |
+{'| architecture | neural bag of words: per side a token vector table and a token weight table; softmax over the weights of the real tokens, weighted mean, L2 norm |' if nbow else '| architecture | pre-LayerNorm transformer encoder, bidirectional attention with a padding mask, GELU MLP, learned positions, mean pooling, L2 norm |'}
+{'' if nbow else f'| layers / hidden / heads / MLP hidden | {mc.n_layer} / {mc.n_embd} / {mc.n_head} / {mc.ffn_hidden} |'}
 | parameters | {n_params:,} ({n_non_emb:,} non-embedding) |
 | output | {mc.n_embd} floats, unit length |
 
@@ -211,14 +249,14 @@ same recipe (`config/embed_small.py`).
   Corpus: {summary['train_files']:,} files from {summary['train_packages']} Debian bookworm packages sampled
   from the train list plus the Python 3.11 standard library; manifest sha256 `{manifest_digest}`.
 - Objective (SimCSE-style): symmetric InfoNCE with in-batch negatives over (query, code), batch
-  {cfg['batch_size']}, temperature {cfg['temperature']}; plus, weight {cfg['code_loss_weight']}, the same loss
+  {cfg['batch_size']}, temperature {cfg['temperature']}{', and for each query one BM25-mined hard negative (the best BM25 match among ' + format(cfg['hard_sub_pool'], ',') + ' random train codes, its own excluded; embed_mine.py)' if cfg.get('hard_negatives') else ''}; plus, weight {cfg['code_loss_weight']}, the same loss
   between two random windows (at least {cfg['span_min_frac']:.0%} of the tokens, at most {cfg['code_view_len']})
   of one function, {cfg['code_batch_size']} functions per step, documented or not, with dropout
   {cfg['dropout']} as noise, so code without a docstring embeds well too.
 - Code cut to {cfg['train_code_len']} tokens in most steps, the full {CODE_MAX_LEN} every {cfg['full_len_every']}th.
-  AdamW (lr {cfg['learning_rate']:g} -> {cfg['min_lr']:g}, cosine over {'wall time' if cfg['lr_schedule'] == 'time' else 'steps'},
-  weight decay {cfg['weight_decay']}), fp32, one CPU core shared with other jobs: {int(last['iter'])} steps in
-  {int(float(last['seconds']))} s (validations included).
+  {'Adam' if nbow else 'AdamW'} (lr {cfg['learning_rate']:g} -> {cfg['min_lr']:g}, cosine over {dict(time='wall time', cpu='CPU time').get(cfg['lr_schedule'], 'steps')}),
+  fp32, one CPU core at nice 19 shared with other jobs: {int(last['iter'])} steps, {cpu_seconds} CPU-seconds of
+  training ({int(float(last['seconds']))} s of wall time, validations included).
 - Code: commit `{ckpt.get('commit')}`; exported at `{meta['training']['exportCommit']}`{' (with uncommitted changes in models/training)' if dirty else ''}.
 
 ![training curves](curves.png)
@@ -227,8 +265,8 @@ same recipe (`config/embed_small.py`).
 CodeSearchNet protocol: the {ev['pairs']} valid pairs are shuffled (seed {ev['seed']}) and cut into groups
 of 1,000; each query ranks its own code among the group's 999 others. Also: each query against every
 code of the split. BM25 (k1 1.2, b 0.75) indexes identifier-split code (snake_case and camelCase split,
-lower-cased); hybrid is reciprocal-rank fusion (k = 60) of BM25 and the embedder. A tie counts against
-the right answer.
+lower-cased); hybrid here is plain reciprocal-rank fusion (k = 60) of BM25 and the embedder (the
+product's tuned fusion is measured below). A tie counts against the right answer.
 
 PyTorch fp32:
 
@@ -237,6 +275,13 @@ PyTorch fp32:
 int8 ONNX graph as run in onnxruntime-node (the variant the CPU index uses):
 
 {table(ev8, (('vector', 'embedder int8'), ('hybrid', 'hybrid int8 (RRF)')))}
+
+Kestrel's own ranking (`kestrel eval-search --pairs pairs-valid.jsonl --model {args.id} --seed S`: the
+index's BM25 with its name bonus and stop words, the int8 vectors, the tuned fusion; groups of 1,000;
+a right code outside the 100 candidates of both lists counts as reciprocal rank 0). Fusion tuned with
+`--tune-fusion` on seed 0's group: MRR {tuning['mrr']:.3f} against BM25 {tuning['bm25Mrr']:.3f}.
+
+{search_table}
 
 
 ## Speed (onnxruntime-node {bench.get('ortVersion', '')}, this 2-core machine)

@@ -23,6 +23,7 @@ import pickle
 import numpy as np
 import torch
 
+from paths import from_training
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN, embed_tokenizer_spec, right_pad
 from tokenizer import Tokenizer
 
@@ -124,10 +125,9 @@ class Embedder:
 
 
 def load_embedder(ckpt_path):
-    from embed_model import Encoder, EncoderConfig
+    from embed_model import build_encoder
     ckpt = torch.load(ckpt_path, map_location='cpu')
-    model = Encoder(EncoderConfig(**ckpt['model_args']))
+    model = build_encoder(ckpt['model_args'])
     model.load_state_dict(ckpt['model'])
-    here = os.path.dirname(os.path.abspath(__file__))
-    tok = embed_tokenizer(os.path.join(here, ckpt['config']['tokenizer']), os.path.dirname(os.path.abspath(ckpt_path)))
+    tok = embed_tokenizer(from_training(ckpt['config']['tokenizer']), os.path.dirname(os.path.abspath(ckpt_path)))
     return Embedder(model, tok)

@@ -69,8 +69,8 @@ class BM25:
         w = idf[cols] * tf * (k1 + 1) / (tf + k1 * (1 - b + b * lengths[rows] / avgdl))
         self.W = sparse.csr_matrix((w, (rows, cols)), shape=(n, V))
 
-    def scores(self, queries_tokens):
-        """(Q, N) dense scores; a query term repeated counts once per occurrence."""
+    def scores(self, queries_tokens, docs=None):
+        """(Q, N) dense scores; a query term repeated counts once per occurrence. docs: only these documents."""
         rows, cols, vals = [], [], []
         for i, toks in enumerate(queries_tokens):
             for t, c in Counter(toks).items():
@@ -80,7 +80,8 @@ class BM25:
                     cols.append(j)
                     vals.append(c)
         Q = sparse.csr_matrix((vals, (rows, cols)), shape=(len(queries_tokens), self.W.shape[1]))
-        return np.asarray((Q @ self.W.T).todense(), dtype=np.float32)
+        W = self.W if docs is None else self.W[docs]
+        return np.asarray((Q @ W.T).todense(), dtype=np.float32)
 
 
 def ranks_of(S, right):

@@ -5,7 +5,8 @@ Export a trained Kestrel embedder to a model folder (the model contract of DESIG
 
 Writes into --out:
   model.onnx          fp32 graph: input_ids, attention_mask (int64 [batch, sequence]) -> embeddings [batch, dim]
-  model.int8.onnx     the same graph with int8 weights (quantize.py, the completion models' quantiser)
+  model.int8.onnx     the same graph with int8 weights (transformer: quantize.py, the completion models'
+                      quantiser; neural bag of words: embed_model.NBoWInt8, an int8 table with row scales)
   tokenizer.json      the project's code tokenizer + the two type markers as added special tokens
   reference.json      a few inputs and PyTorch's embeddings for them (the JS parity test reads it)
 kestrel.json and README.md are written afterwards by embed_card.py, once the evaluation and the
@@ -24,7 +25,7 @@ import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [HERE, os.path.join(os.path.dirname(HERE), 'common')]
 from paths import MODELS, WORK, from_training  # noqa: E402
-from embed_model import Encoder, EncoderConfig  # noqa: E402
+from embed_model import Encoder, EncoderConfig, NBoWEncoder, NBoWInt8, build_encoder  # noqa: E402
 from quantize import quantize_int8  # noqa: E402  (the model factory's quantiser)
 from tokenizer import Tokenizer  # noqa: E402
 
@@ -112,9 +113,9 @@ def main():
         model, ckpt = Encoder(cfg), {'config': {'tokenizer': 'work/tokenizer.json'}}
     else:
         ckpt = torch.load(args.ckpt, map_location='cpu')
-        cfg = EncoderConfig(**ckpt['model_args'])
-        model = Encoder(cfg)
+        model = build_encoder(ckpt['model_args'])
         model.load_state_dict(ckpt['model'])
+        cfg = model.cfg
     model.eval()
 
     base_spec = json.load(open(from_training(ckpt['config']['tokenizer']), encoding='utf-8'))
@@ -128,7 +129,10 @@ def main():
     fp32 = os.path.join(args.out, 'model.onnx')
     export_onnx(model, fp32)
     int8 = os.path.join(args.out, 'model.int8.onnx')
-    onnx.save(quantize_int8(onnx.load(fp32)), int8)
+    if isinstance(model, NBoWEncoder):
+        export_onnx(NBoWInt8(model), int8)
+    else:
+        onnx.save(quantize_int8(onnx.load(fp32)), int8)
     ref = reference(model, tok)
     with open(os.path.join(args.out, 'reference.json'), 'w') as f:
         json.dump(ref, f, separators=(',', ':'))

@@ -143,3 +143,98 @@ class Encoder(nn.Module):
         no_decay = [p for n, p in self.named_parameters() if p.dim() < 2 or 'pos_emb' in n]
         groups = [{'params': decay, 'weight_decay': weight_decay}, {'params': no_decay, 'weight_decay': 0.0}]
         return torch.optim.AdamW(groups, lr=lr, betas=betas)
+
+
+# -----------------------------------------------------------------------------
+# Neural bag of words (CodeSearchNet's NBoW baseline, Husain et al. 2019): per side (query or code,
+# told by the type marker in position 0) a token embedding table and a learned scalar weight per
+# token; the embedding is the weighted mean of the token vectors (weights softmax-normalised over the
+# real tokens), L2-normalised. No attention between tokens: an input costs one table lookup per token,
+# so it trains on millions of pairs on one CPU core and embeds thousands of chunks a second.
+
+
+@dataclass
+class NBoWConfig:
+    vocab_size: int = 16386
+    max_len: int = 256
+    n_embd: int = 256  # the output dimension
+    query_id: int = 16384  # the <|query|> marker's id: inputs starting with it use the query tables
+    dropout: float = 0.1
+    model_type: str = 'nbow'
+
+
+class NBoWEncoder(nn.Module):
+    def __init__(self, cfg):
+        super().__init__()
+        self.cfg = cfg
+        self.emb = nn.Embedding(2 * cfg.vocab_size, cfg.n_embd)  # rows [0, V): code side, [V, 2V): query side
+        self.weight_logit = nn.Embedding(2 * cfg.vocab_size, 1)
+        self.drop = nn.Dropout(cfg.dropout)
+        nn.init.normal_(self.emb.weight, mean=0.0, std=0.1)
+        nn.init.zeros_(self.weight_logit.weight)
+
+    def num_params(self, non_embedding=False):
+        return 0 if non_embedding else sum(p.numel() for p in self.parameters())
+
+    def rows(self, input_ids):
+        """Table rows of each token: the query side's tables when the row starts with the query marker."""
+        is_query = (input_ids[:, :1] == self.cfg.query_id).to(input_ids.dtype)  # (B, 1)
+        return input_ids + is_query * self.cfg.vocab_size
+
+    def pool(self, vectors, logits, attention_mask):
+        """vectors (B, T, C), logits (B, T), mask (B, T) -> unit vectors (B, C): softmax-weighted mean."""
+        m = attention_mask.to(vectors.dtype)
+        logits = logits + (1.0 - m) * -1e4  # padding gets weight ~0 (finite in fp16 and ONNX)
+        w = torch.softmax(logits, dim=1) * m  # an all-padding row sums to 0, not NaN
+        pooled = (vectors * w.unsqueeze(-1)).sum(dim=1)
+        return pooled / pooled.norm(p=2, dim=-1, keepdim=True).clamp(min=1e-12)
+
+    def forward(self, input_ids, attention_mask):
+        r = self.rows(input_ids)
+        logits = self.weight_logit(r).squeeze(-1)
+        if torch.onnx.is_in_onnx_export():  # plain Gather + MatMul for the graph
+            return self.pool(self.emb(r), logits, attention_mask)
+        # training and PyTorch evaluation: embedding_bag sums the weighted rows without building the
+        # (B, T, C) tensor (5x faster on a CPU); dropout drops whole tokens instead of vector entries
+        m = attention_mask.to(torch.float32)
+        if self.training and self.cfg.dropout > 0:
+            keep = (torch.rand_like(m) >= self.cfg.dropout).to(m.dtype)
+            keep[:, 0] = 1.0  # the type marker stays
+            m = m * keep
+        logits = logits + (1.0 - m) * -1e4
+        w = torch.softmax(logits, dim=1) * m
+        B, T = r.shape
+        pooled = F.embedding_bag(r.reshape(-1), self.emb.weight, torch.arange(0, B * T, T, device=r.device),
+                                 mode='sum', per_sample_weights=w.reshape(-1))
+        return pooled / pooled.norm(p=2, dim=-1, keepdim=True).clamp(min=1e-12)
+
+    def configure_optimizer(self, weight_decay, lr, betas):
+        return torch.optim.Adam(self.parameters(), lr=lr, betas=betas)
+
+
+class NBoWInt8(nn.Module):
+    """The int8 graph of an NBoWEncoder: the vector table as int8 with one float scale per row
+    (absmax / 127), dequantized after the lookup; the weights stay float32. Only the rows a text
+    uses are ever read, so embedding costs the same; the file is a quarter of the fp32 one."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.cfg = model.cfg
+        w = model.emb.weight.detach()
+        scale = w.abs().amax(dim=1).clamp(min=1e-12) / 127.0
+        self.register_buffer('q', torch.round(w / scale[:, None]).clamp(-127, 127).to(torch.int8))
+        self.register_buffer('scale', scale.float())
+        self.register_buffer('logit', model.weight_logit.weight.detach().squeeze(-1).clone())
+
+    def forward(self, input_ids, attention_mask):
+        r = NBoWEncoder.rows(self, input_ids)
+        vectors = self.q[r].float() * self.scale[r].unsqueeze(-1)
+        return NBoWEncoder.pool(self, vectors, self.logit[r], attention_mask)
+
+
+def build_encoder(model_args):
+    """The encoder a checkpoint's model_args describe (model_type 'nbow', else the transformer)."""
+    args = dict(model_args)
+    if args.pop('model_type', 'transformer') == 'nbow':
+        return NBoWEncoder(NBoWConfig(**args))
+    return Encoder(EncoderConfig(**args))

@@ -12,6 +12,14 @@ Objective (SimCSE-style contrastive learning, Gao et al. 2021; CodeSearchNet pai
   code loss  the same over two random windows of one function, functions with or without a
              docstring (dropout adds the SimCSE noise), weight `code_loss_weight`: code without
              a docstring must embed well too, since most of a workspace has none.
+  hard negatives  with hard_negatives = 1, each query's batch also holds the code BM25 ranks first
+             for it among a random sub-pool of train codes (embed_mine.py): the query must pick its
+             own code over the one that shares its words.
+Encoders (model_type): 'transformer' (embed_model.Encoder, configs tiny/small) or 'nbow' (the
+neural bag of words, embed_model.NBoWEncoder).
+Budgets: max_iters, max_seconds (wall) and max_cpu_seconds (this process's CPU time, evaluation
+excluded: the fair measure on a shared machine, where wall time depends on the other jobs);
+lr_schedule 'cpu' decays the learning rate over max_cpu_seconds.
 Validation: embed_eval.evaluate (the one evaluation function) on a fixed seeded subset of the valid
 pairs every eval_interval iterations: MRR, recall@k of the model, BM25 and hybrid, to log.csv and
 curves.png. Checkpoints (out_dir/ckpt.pt) hold the model args, optimizer, iteration and resolved
@@ -35,7 +43,7 @@ from embed_data import (Embedder, code_views, embed_tokenizer, pad, pair_batch_i
                         tokenize_file)
 from embed_eval import evaluate, read_pairs  # noqa: E402
 from embed_export import CODE_MARKER, CODE_MAX_LEN, QUERY_MARKER, QUERY_MAX_LEN  # noqa: E402
-from embed_model import CONFIGS, Encoder, EncoderConfig  # noqa: E402
+from embed_model import CONFIGS, build_encoder  # noqa: E402
 from schedule import cosine_lr  # noqa: E402
 from provenance import git  # noqa: E402
 
@@ -51,8 +59,11 @@ eval_interval = 100  # iterations between validations (and checkpoints)
 eval_pairs = 1000  # valid pairs used during training (a seeded subset: the same every time)
 log_interval = 10
 max_seconds = 0  # stop (with a checkpoint) after this much wall time; 0 = no limit
+max_cpu_seconds = 0  # stop after this much CPU time of this process, evaluations excluded; 0 = no limit
 # model
+model_type = 'transformer'  # 'transformer' (model_size picks the config) or 'nbow'
 model_size = 'tiny'  # a key of embed_model.CONFIGS
+n_embd = 256  # nbow: the output dimension
 dropout = 0.1  # also the SimCSE noise of the code-only objective
 # data and objective
 batch_size = 32  # (query, code) pairs per step: 31 in-batch negatives per query
@@ -63,13 +74,16 @@ full_len_every = 4  # every n-th step uses the full 256 code tokens, so every po
 code_view_len = 64  # tokens per code-only view
 span_min_frac = 0.5  # each view covers at least this share of the function's tokens
 temperature = 0.05
+hard_negatives = 0  # 1: one BM25-mined negative code per query (embed_mine.py)
+hard_pool = 100000  # train codes the negatives are mined from
+hard_sub_pool = 8192  # of which each step searches this many
 seed = 1337
 # optimizer: AdamW, linear warmup then cosine decay to min_lr
 learning_rate = 1e-3
 min_lr = 5e-5
 max_iters = 1000
 warmup_iters = 50
-lr_schedule = 'iters'  # 'iters': cosine over max_iters; 'time': cosine over max_seconds of wall time (shared CPUs)
+lr_schedule = 'iters'  # 'iters': cosine over max_iters; 'time': over max_seconds of wall time; 'cpu': over max_cpu_seconds
 weight_decay = 0.01
 beta1, beta2 = 0.9, 0.98
 grad_clip = 1.0
@@ -98,11 +112,23 @@ print(f'{len(code_lens):,} train pairs, {len(code_pool):,} functions for the cod
       f'{len(valid)} valid pairs for validation (tokenized in {time.time() - t0:.0f}s)', flush=True)
 
 
+miner = None
+if hard_negatives:
+    from embed_mine import HardNegativeMiner
+    t0 = time.time()
+    miner = HardNegativeMiner(os.path.join(embed_dir, 'pairs-train.jsonl'), embed_dir, hard_pool, seed)
+    print(f'hard negatives mined from {len(miner.pool):,} train codes (ready in {time.time() - t0:.0f}s)', flush=True)
+
+
 def get_batch(step):
     idx = pair_batch_indices(code_lens, batch_size, seed, step)
+    if miner is not None:  # the mined codes follow the batch's own: rows B..2B-1 of the code side
+        idx_codes = np.concatenate([idx, miner.negatives(idx, seed, step, hard_sub_pool)])
+    else:
+        idx_codes = idx
     q = pad([pairs['query'][i] for i in idx], Q_ID, QUERY_MAX_LEN)
     cap = CODE_MAX_LEN if step % full_len_every == full_len_every - 1 else train_code_len
-    c = pad([pairs['code'][i] for i in idx], C_ID, cap)
+    c = pad([pairs['code'][i] for i in idx_codes], C_ID, cap)
     va, vb = code_views(code_pool, code_batch_size, seed, step, span_min_frac, code_view_len)
     a, b = pad(va, C_ID, CODE_MAX_LEN), pad(vb, C_ID, CODE_MAX_LEN)
     return [tuple(t.to(device) for t in x) for x in (q, c, a, b)]
@@ -117,9 +143,12 @@ if init_from == 'resume' and os.path.exists(ckpt_path):
     model_args = ckpt['model_args']
     iter_num, best_mrr = ckpt['iter_num'], ckpt['best_mrr']
     print(f'resumed from {ckpt_path} at iteration {iter_num}')
+elif model_type == 'nbow':
+    model_args = dict(model_type='nbow', vocab_size=tok.vocab_size, max_len=CODE_MAX_LEN, n_embd=n_embd, query_id=Q_ID,
+                      dropout=dropout)
 else:
     model_args = dict(CONFIGS[model_size], vocab_size=tok.vocab_size, max_len=CODE_MAX_LEN, dropout=dropout)
-model = Encoder(EncoderConfig(**model_args))
+model = build_encoder(model_args)
 if ckpt is not None:
     model.load_state_dict(ckpt['model'])
 elif init_tok_emb:
@@ -139,13 +168,17 @@ embedder = Embedder(model, tok)
 
 
 def info_nce(a, b):
-    """Symmetric InfoNCE, row i of a matches row i of b; the other rows are the negatives."""
-    logits = a @ b.T / temperature  # (B, B)
+    """Symmetric InfoNCE, row i of a matches row i of b; the other rows are the negatives. b may have
+    more rows than a (mined negatives): they count as negatives of a -> b only."""
+    logits = a @ b.T / temperature  # (B, B') with B' >= B
     labels = torch.arange(a.shape[0], device=a.device)
-    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits.T, labels))
+    return 0.5 * (F.cross_entropy(logits, labels) + F.cross_entropy(logits[:, :a.shape[0]].T, labels))
 
 
-def get_lr(it, elapsed):
+def get_lr(it, elapsed, cpu):
+    if lr_schedule == 'cpu':
+        return cosine_lr(it, cpu, learning_rate=learning_rate, min_lr=min_lr, warmup_iters=warmup_iters,
+                         max_iters=max_iters, max_seconds=max_cpu_seconds, lr_schedule='time')
     return cosine_lr(it, elapsed, learning_rate=learning_rate, min_lr=min_lr, warmup_iters=warmup_iters,
                      max_iters=max_iters, max_seconds=max_seconds, lr_schedule=lr_schedule)
 
@@ -156,6 +189,7 @@ commit_at_start = git('rev-parse', 'HEAD') or 'unknown'  # the code this run exe
 def save_checkpoint(seconds):
     ck = {'model': model.state_dict(), 'optimizer': optimizer.state_dict(), 'model_args': model_args,
           'iter_num': iter_num, 'best_mrr': best_mrr, 'config': config, 'seconds': round(seconds),
+          'cpu_seconds': round(train_cpu()),
           'manifest_sha256': data_summary.get('manifest_sha256'), 'data_summary': data_summary,
           'commit': commit_at_start}
     torch.save(ck, ckpt_path + '.tmp')
@@ -163,7 +197,7 @@ def save_checkpoint(seconds):
 
 
 LOG_FIELDS = ['iter', 'pairs_seen', 'train_loss', 'pair_loss', 'code_loss', 'val_mrr', 'val_r1', 'val_r10',
-              'bm25_mrr', 'hybrid_mrr', 'lr', 'seconds']
+              'bm25_mrr', 'hybrid_mrr', 'lr', 'seconds', 'cpu_seconds']
 
 
 def log_row(row):
@@ -178,11 +212,12 @@ def log_row(row):
 
 # training loop
 log_path = os.path.join(out_dir, 'log.csv')
-prev_seconds = 0.0
+prev_seconds = prev_cpu = 0.0
 if os.path.exists(log_path) and iter_num > 0:  # continue the wall clock (and the log) of a resumed run
     with open(log_path) as f:
         rows = [r for r in csv.DictReader(f) if int(r['iter']) <= iter_num]
     prev_seconds = float(rows[-1]['seconds']) if rows else 0.0
+    prev_cpu = float(rows[-1].get('cpu_seconds') or 0.0) if rows else 0.0
     with open(log_path, 'w', newline='') as f:  # drop rows logged after the checkpoint
         w = csv.DictWriter(f, fieldnames=LOG_FIELDS)
         w.writeheader()
@@ -190,19 +225,28 @@ if os.path.exists(log_path) and iter_num > 0:  # continue the wall clock (and th
 elif os.path.exists(log_path):
     os.remove(log_path)
 t_start = time.time()
+cpu_start = time.process_time()
+eval_cpu = 0.0  # CPU time spent in evaluations: not part of the training budget
+
+
+def train_cpu():
+    """CPU seconds this run has trained (resumed runs included), evaluations excluded."""
+    return prev_cpu + time.process_time() - cpu_start - eval_cpu
+
+
 resumed_at = iter_num if iter_num > 0 else -1  # that validation is already in the log
 recent = []
 t0 = time.time()
 model.train()
 while True:
     elapsed = prev_seconds + time.time() - t_start
-    lr = get_lr(iter_num, elapsed)
+    lr = get_lr(iter_num, elapsed, train_cpu())
     for g in optimizer.param_groups:
         g['lr'] = lr
     last = iter_num >= max_iters
-    out_of_time = max_seconds and elapsed > max_seconds
+    out_of_time = (max_seconds and elapsed > max_seconds) or (max_cpu_seconds and train_cpu() > max_cpu_seconds)
     if (iter_num % eval_interval == 0 or last or out_of_time) and iter_num != resumed_at:
-        te = time.time()
+        te, tc = time.time(), time.process_time()
         res = evaluate(valid, embedder, group_size=len(valid))
         v = res['vector']['csn']
         seconds = prev_seconds + time.time() - t_start
@@ -213,7 +257,8 @@ while True:
         log_row({'iter': iter_num, 'pairs_seen': iter_num * batch_size, 'train_loss': f'{means[0]:.4f}',
                  'pair_loss': f'{means[1]:.4f}', 'code_loss': f'{means[2]:.4f}', 'val_mrr': v['mrr'],
                  'val_r1': v['recall@1'], 'val_r10': v['recall@10'], 'bm25_mrr': res['bm25']['csn']['mrr'],
-                 'hybrid_mrr': res['hybrid']['csn']['mrr'], 'lr': f'{lr:.6f}', 'seconds': f'{seconds:.0f}'})
+                 'hybrid_mrr': res['hybrid']['csn']['mrr'], 'lr': f'{lr:.6f}', 'seconds': f'{seconds:.0f}',
+                 'cpu_seconds': f'{train_cpu() - (time.process_time() - tc):.0f}'})
         best_mrr = max(best_mrr, v['mrr'])
         if iter_num > 0:
             save_checkpoint(seconds)
@@ -224,6 +269,7 @@ while True:
             print(f'plot failed: {e}')
         recent = []
         t0 += time.time() - te  # the s/iter figure counts training steps only
+        eval_cpu += time.process_time() - tc
     if last or out_of_time:
         break
 
