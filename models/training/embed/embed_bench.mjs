@@ -70,6 +70,19 @@ async function embedAll(session, rows) {
   return { vectors: out, dim, ms, cpuMs: (cpu.user + cpu.system) / 1000 };
 }
 
+/** p50 and p95 in ms of tokenizing and embedding one query, over the first 200 valid queries. */
+async function queryLatency(session) {
+  const times = [];
+  for (const p of pairs.slice(0, 200)) {
+    const t = performance.now();
+    await session.run(feeds(encode([p.query], meta.queryPrefix, meta.queryMaxTokens)));
+    times.push(performance.now() - t);
+  }
+  times.sort((a, b) => a - b);
+  const at = (q) => Number(times[Math.min(times.length - 1, Math.floor(q * times.length))].toFixed(2));
+  return { p50: at(0.5), p95: at(0.95) };
+}
+
 function parity(session) {
   const ref = JSON.parse(fs.readFileSync(path.join(dir, 'reference.json'), 'utf8'));
   return (async () => {
@@ -111,6 +124,8 @@ for (const [variant, file] of [['fp32', 'model.onnx'], ['int8', 'model.int8.onnx
     chunksPerCpuSecondModelOnly: Math.round((codeIds.length * 1000) / cpuMs),
     chunksPerSecond: Math.round((codeIds.length * 1000) / (ms + tokMs)),
     chunksPerSecondModelOnly: Math.round((codeIds.length * 1000) / ms),
+    // one query at a time, tokenized and embedded, as a search embeds it (first 200 valid queries)
+    queryMs: await queryLatency(session),
     parity: fs.existsSync(path.join(dir, 'reference.json')) ? await parity(session) : null,
     bytes: fs.statSync(path.join(dir, file)).size,
   };

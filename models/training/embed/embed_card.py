@@ -6,8 +6,9 @@ Write the shipped embedder's kestrel.json and model card (README.md) from a fini
 Reads: run/ckpt.pt (config, model args, data record), run/log.csv and run/curves.png,
 run/fusion-tuning.json (`kestrel eval-search --tune-fusion --json` on the valid pairs with the
 exported model: its tuned weights become kestrel.json's embedding.fusion), run/search-seed{0,1,2}.json
-(`kestrel eval-search --json`, seeds 0 1 2, once kestrel.json holds the fusion: so this script runs
-twice, before and after them; the first run leaves the search table out),
+(`kestrel eval-search --json`, seeds 0 1 2, once kestrel.json holds the fusion). eval-search needs a
+kestrel.json, so this script runs three times: first (no fusion yet), after the tuning, and after
+the three seeds; the missing parts are left out until then.
 run/eval-valid.json (embed_eval.py with the checkpoint: PyTorch fp32), run/eval-valid-int8.json
 (embed_eval.py --vectors: the int8 ONNX graph as run in onnxruntime-node), run/bench.json and
 run/bench-1thread.json (embed_bench.mjs: throughput and parity), work/corpus/summary.json and
@@ -66,14 +67,15 @@ def main():
     nbow = isinstance(model, NBoWEncoder)
     n_params, n_non_emb = model.num_params(), model.num_params(non_embedding=True)
     mc = model.cfg
-    tuning = json.load(open(os.path.join(run, 'fusion-tuning.json')))['tunedFusion']
-    fusion = tuning['weights']
+    tuning_file = os.path.join(run, 'fusion-tuning.json')
+    tuning = json.load(open(tuning_file))['tunedFusion'] if os.path.exists(tuning_file) else None
+    fusion = tuning['weights'] if tuning else None
     search_files = [os.path.join(run, f'search-seed{s}.json') for s in (0, 1, 2)]
     search = [json.load(open(f)) for f in search_files] if all(map(os.path.exists, search_files)) else []
     assert all(r.get('fusion') == fusion for r in search), 'search-seed*.json ran without the tuned fusion: rerun them'
-    cpu_seconds = int(float(last.get('cpu_seconds') or 0))
     rows = list(csv.DictReader(open(os.path.join(run, 'log.csv'))))
     last = rows[-1]
+    cpu_seconds = int(float(last.get('cpu_seconds') or 0))
     ev = json.load(open(os.path.join(run, 'eval-valid.json')))
     ev8 = json.load(open(os.path.join(run, 'eval-valid-int8.json')))
     bench = json.load(open(os.path.join(run, 'bench.json')))
@@ -131,7 +133,7 @@ def main():
                               'codeMaxTokens ids (prefix included), right-pad with padId and attention_mask 0. '
                               'Score by dot product (vectors are unit length).',
             # weighted reciprocal-rank fusion for Kestrel's search, tuned on the valid pairs (src/index/fusion.ts)
-            'fusion': fusion,
+            **({'fusion': fusion} if fusion else {}),
         },
         'architecture': ({
             'type': 'neural-bag-of-words', 'hiddenSize': mc.n_embd, 'vocabSize': mc.vocab_size,
@@ -229,7 +231,7 @@ query/code pairs seen, {epochs:.2f} passes over the train pairs): {verdict}.
 - Pooling and L2 normalisation are inside the graph: score with a dot product.
 - Kestrel's search fuses the vectors with BM25 by weighted reciprocal rank, bm25 / (k + rank) +
   vector / (k + rank), with the weights tuned on the valid pairs and recorded in kestrel.json
-  (`embedding.fusion`): bm25 {fusion['bm25']}, vector {fusion['vector']}, k {fusion['k']}.
+  (`embedding.fusion`): {f"bm25 {fusion['bm25']}, vector {fusion['vector']}, k {fusion['k']}" if fusion else 'not tuned yet'}.
 
 ## Model
 | | |
@@ -279,7 +281,7 @@ int8 ONNX graph as run in onnxruntime-node (the variant the CPU index uses):
 Kestrel's own ranking (`kestrel eval-search --pairs pairs-valid.jsonl --model {args.id} --seed S`: the
 index's BM25 with its name bonus and stop words, the int8 vectors, the tuned fusion; groups of 1,000;
 a right code outside the 100 candidates of both lists counts as reciprocal rank 0). Fusion tuned with
-`--tune-fusion` on seed 0's group: MRR {tuning['mrr']:.3f} against BM25 {tuning['bm25Mrr']:.3f}.
+`--tune-fusion` on seed 0's group: {f"MRR {tuning['mrr']:.3f} against BM25 {tuning['bm25Mrr']:.3f}" if tuning else 'not run yet'}.
 
 {search_table}
 

@@ -23,27 +23,26 @@ class HardNegativeMiner:
     def __init__(self, pairs_path, cache_dir, pool_size=100_000, seed=0):
         key = hashlib.sha1(f'{os.path.getsize(pairs_path)}:{os.path.getmtime(pairs_path)}:{pool_size}:{seed}'.encode()).hexdigest()[:12]
         cache = os.path.join(cache_dir, f'hardneg-pool-{key}.pkl')
-        if os.path.exists(cache):
-            self.pool, self.bm25, self.query_tokens = pickle.load(open(cache, 'rb'))
-            return
-        queries, codes = [], []
+        self.queries, codes = [], []
         with open(pairs_path, encoding='utf-8') as f:
             for line in f:
                 r = json.loads(line)
-                queries.append(r['query'])
+                self.queries.append(r['query'])
                 codes.append(r['code'])
+        if os.path.exists(cache):
+            self.pool, self.bm25 = pickle.load(open(cache, 'rb'))
+            return
         n = len(codes)
         self.pool = np.sort(np.random.default_rng(seed).permutation(n)[:min(pool_size, n)])
         self.bm25 = BM25([identifier_tokens(codes[i]) for i in self.pool])
-        self.query_tokens = [identifier_tokens(q) for q in queries]
-        pickle.dump((self.pool, self.bm25, self.query_tokens), open(cache + '.tmp', 'wb'))
+        pickle.dump((self.pool, self.bm25), open(cache + '.tmp', 'wb'))
         os.replace(cache + '.tmp', cache)
 
     def negatives(self, pair_indices, seed, step, sub_pool=8192):
         """For each pair index, the pair index of its mined negative code (BM25 best of the step's sub-pool)."""
         rng = np.random.default_rng([seed, step, 11])
         sub = rng.choice(len(self.pool), size=min(sub_pool, len(self.pool)), replace=False)
-        S = self.bm25.scores([self.query_tokens[i] for i in pair_indices], docs=sub)  # (B, sub_pool)
+        S = self.bm25.scores([identifier_tokens(self.queries[i]) for i in pair_indices], docs=sub)  # (B, sub_pool)
         own = self.pool[sub][None, :] == np.asarray(pair_indices)[:, None]
         S[own] = -np.inf  # never the query's own code
         best = S.argmax(axis=1)

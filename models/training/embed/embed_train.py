@@ -69,13 +69,14 @@ dropout = 0.1  # also the SimCSE noise of the code-only objective
 batch_size = 32  # (query, code) pairs per step: 31 in-batch negatives per query
 code_batch_size = 16  # functions per step for the code-only objective
 code_loss_weight = 0.5
+use_undocumented = 1  # 0: the code objective draws from the pairs' code only (code-train.jsonl is not tokenized)
 train_code_len = 128  # code tokens (marker included) in most training steps: attention and MLP cost grow with it
 full_len_every = 4  # every n-th step uses the full 256 code tokens, so every position embedding is trained
 code_view_len = 64  # tokens per code-only view
 span_min_frac = 0.5  # each view covers at least this share of the function's tokens
 temperature = 0.05
 hard_negatives = 0  # 1: one BM25-mined negative code per query (embed_mine.py)
-hard_pool = 100000  # train codes the negatives are mined from
+hard_pool = 50000  # train codes the negatives are mined from
 hard_sub_pool = 8192  # of which each step searches this many
 seed = 1337
 # optimizer: AdamW, linear warmup then cosine decay to min_lr
@@ -102,7 +103,8 @@ tok = embed_tokenizer(tokenizer, embed_dir)
 Q_ID, C_ID = tok.token_to_id(QUERY_MARKER), tok.token_to_id(CODE_MARKER)
 t0 = time.time()
 pairs = tokenize_file(tok, os.path.join(embed_dir, 'pairs-train.jsonl'), ('query', 'code'), embed_dir)
-undocumented = tokenize_file(tok, os.path.join(embed_dir, 'code-train.jsonl'), ('code',), embed_dir)
+undocumented = (tokenize_file(tok, os.path.join(embed_dir, 'code-train.jsonl'), ('code',), embed_dir)
+                if use_undocumented else {"code": []})
 code_pool = [t for t in pairs['code'] + undocumented['code'] if len(t) >= 8]
 code_lens = np.asarray([min(len(t), CODE_MAX_LEN) for t in pairs['code']])
 valid_all = read_pairs(os.path.join(embed_dir, 'pairs-valid.jsonl'))

@@ -21,3 +21,4 @@ max_iters = 1000000
 eval_interval = 100
 eval_pairs = 1000
 device = 'cpu'
+use_undocumented = 0  # the 351k undocumented functions were not tokenized in time on the shared CPU

@@ -20,3 +20,4 @@ max_iters = 1000000
 eval_interval = 25
 eval_pairs = 1000
 device = 'cpu'
+use_undocumented = 0  # the 351k undocumented functions were not tokenized in time on the shared CPU
