@@ -15,7 +15,9 @@ import { StreamMessageReader, StreamMessageWriter, createProtocolConnection } fr
 const TREE = process.env.KESTREL_BENCH_TREE ?? '/usr/lib/python3.11/asyncio';
 const scratch = mkdtempSync(join(tmpdir(), 'kestrel-bench-memory-'));
 const base = { device: 'auto', model: '', modelPaths: [], indexStorage: scratch, workspaceFolders: [TREE] };
-const child = spawn(process.execPath, ['dist/server.js', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+// The flags the extension starts the worker with (WORKER_NODE_FLAGS, src/extension/workerClient.ts).
+const WORKER_NODE_FLAGS = ['--max-semi-space-size=4'];
+const child = spawn(process.execPath, [...WORKER_NODE_FLAGS, 'dist/server.js', '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
 const connection = createProtocolConnection(new StreamMessageReader(child.stdout), new StreamMessageWriter(child.stdin));
 const ready = new Promise((resolve, reject) => connection.onNotification('kestrel/modelState', (state) => {
   if (state.state === 'ready') resolve(state.model);
