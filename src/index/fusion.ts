@@ -29,6 +29,11 @@ export interface RankedLists {
   /** Chunk ids, best first. */
   bm25: readonly number[];
   vector: readonly number[];
+  /**
+   * Search's relevance floor (search.ts): when given, a chunk only the vector list found is kept
+   * only if it is in this set (close enough to the query by meaning alone).
+   */
+  closeByVector?: ReadonlySet<number>;
 }
 
 export interface FusedHit {
@@ -58,7 +63,9 @@ export function fuse(lists: RankedLists, weights: FusionWeights): FusedHit[] {
   };
   add(lists.bm25, 'bm25', weights.bm25);
   add(lists.vector, 'vector', weights.vector);
-  return [...hits.values()].sort((a, b) => b.score - a.score); // stable: ties keep insertion order
+  const close = lists.closeByVector;
+  const kept = close ? [...hits.values()].filter((hit) => hit.ranks.bm25 !== undefined || close.has(hit.id)) : [...hits.values()];
+  return kept.sort((a, b) => b.score - a.score); // stable: ties keep insertion order
 }
 
 /** One query of a tuning set: its two lists and the chunk it should find. */

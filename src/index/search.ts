@@ -84,14 +84,14 @@ export class IndexSearch {
 
   /**
    * The two lists fusion starts from, after the options' filters: BM25's and the vectors' best
-   * CANDIDATES chunk ids (the vector list is empty without a query vector or stored vectors).
+   * CANDIDATES chunk ids (the vector list is empty without a query vector or stored vectors), and
+   * which vector candidates clear the relevance floor (MIN_VECTOR_SIMILARITY).
    */
   candidates(query: string, queryVector: Float32Array | null, options: SearchOptions = {}): RankedLists {
     return this.store.read(() => this.candidatesInTransaction(query, queryVector, this.fileFilter(options)));
   }
 
-  /** Also says which vector candidates clear the relevance floor (MIN_VECTOR_SIMILARITY). */
-  private candidatesInTransaction(query: string, queryVector: Float32Array | null, accept: ((fileId: number) => boolean) | undefined): RankedLists & { close: ReadonlySet<number> } {
+  private candidatesInTransaction(query: string, queryVector: Float32Array | null, accept: ((fileId: number) => boolean) | undefined): RankedLists {
     // Filters drop candidates after BM25 ranks them, so ask for more when filtering.
     const bm25Limit = accept ? CANDIDATES * 5 : CANDIDATES;
     const bm25: number[] = [];
@@ -101,15 +101,15 @@ export class IndexSearch {
       if (bm25.length === CANDIDATES) break;
     }
     const nearest = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept) : [];
-    const close = new Set(nearest.filter((hit) => hit.score >= MIN_VECTOR_SIMILARITY).map((hit) => hit.id));
-    return { bm25, vector: nearest.map((hit) => hit.id), close };
+    const closeByVector = new Set(nearest.filter((hit) => hit.score >= MIN_VECTOR_SIMILARITY).map((hit) => hit.id));
+    return { bm25, vector: nearest.map((hit) => hit.id), closeByVector };
   }
 
   private rankInTransaction(query: string, queryVector: Float32Array | null, options: SearchOptions): SearchHit[] {
     const limit = options.limit ?? 20;
     const lists = this.candidatesInTransaction(query, queryVector, this.fileFilter(options));
-    // the relevance floor: what BM25 found, or what is close enough by meaning alone
-    const fused = fuse(lists, this.embedder?.fusion ?? UNTUNED_FUSION).filter((hit) => hit.ranks.bm25 !== undefined || lists.close.has(hit.id));
+    // with the relevance floor: what BM25 found, or what is close enough by meaning alone
+    const fused = fuse(lists, this.embedder?.fusion ?? UNTUNED_FUSION);
     const notIn = options.notIn;
     // Extra candidates make up for those dropped for overlapping `notIn` once their ranges are read.
     const best = fused.slice(0, notIn ? limit + 10 : limit);
