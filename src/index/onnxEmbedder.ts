@@ -16,7 +16,7 @@ import { Tokenizer } from '@huggingface/tokenizers';
 import type { DeviceSetting } from '../shared/devices/deviceSetting';
 import { EngineError } from '../shared/errors/errors';
 import type { ModelManifest, VariantName } from '../shared/models/manifest';
-import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../shared/models/registry';
+import { chooseVariant, isUsable, verifyVariantFile, type ModelEntry, type VariantStatus } from '../shared/models/registry';
 import { describeAttempts, openWithFallback, sessionOptions, type ProviderAttempt } from '../shared/devices/providers';
 import type { EmbedKind, Embedder } from './embedder';
 import { fusionProblems, type FusionWeights } from './fusion';
@@ -147,6 +147,8 @@ export class OnnxEmbedder implements Embedder {
         const variant = chooseVariant(entry, provider, options.variant);
         if (!variant) throw new Error(`no variant of "${entry.id}" suits this provider`);
         chosen.set(provider, variant);
+        const problem = verifyVariantFile(variant);
+        if (problem) throw new EngineError('model-invalid', `Model "${entry.id}" (${entry.dir}) cannot be used: ${problem}`);
         const session = await ort.InferenceSession.create(variant.path, { ...sessionOptions(provider), intraOpNumThreads: options.threads ?? 1 });
         checkGraph(session, variant.path);
         return session;

@@ -57,14 +57,17 @@ test('manifest problems are listed field by field', () => {
   // the factory's form: special tokens as { token, id }, files with path/bytes/sha256, stop token ids
   const factory = parseManifest(JSON.stringify({
     ...MANIFEST,
-    files: { int8: { path: 'model.int8.onnx', providers: ['cpu'], bytes: 10, sha256: 'ab' } },
+    files: { int8: { path: 'model.int8.onnx', providers: ['cpu'], bytes: 10, sha256: 'AB'.repeat(32) } },
     specialTokens: { endOfText: { token: '<|endoftext|>', id: 0 }, fimPrefix: { token: '<fim_prefix>', id: 1 }, fimMiddle: { token: '<fim_middle>', id: 2 }, fimSuffix: { token: '<fim_suffix>', id: 3 } },
     stopTokens: [0],
   }));
   assert.ok(factory.ok);
   assert.equal(factory.manifest.specialTokens.fimMiddle, '<fim_middle>');
-  assert.deepEqual(factory.manifest.variants, [{ name: 'int8', file: 'model.int8.onnx', providers: ['cpu'], bytes: 10 }]);
+  assert.deepEqual(factory.manifest.variants, [{ name: 'int8', file: 'model.int8.onnx', providers: ['cpu'], bytes: 10, sha256: 'ab'.repeat(32) }]);
   assert.deepEqual(factory.manifest.stopTokenIds, [0]);
+  // a checksum that is not one is a problem, not a check silently skipped
+  const truncated = parseManifest(JSON.stringify({ ...MANIFEST, files: { int8: { path: 'model.int8.onnx', sha256: 'ab' } } }));
+  assert.match(truncated.ok ? '' : truncated.problems.join('\n'), /"files\.int8\.sha256" must be the file's SHA-256 as 64 hex digits/);
 });
 
 test('a folder without kestrel.json is explained', withTemp((root) => {

@@ -34,6 +34,8 @@ export interface GraphShape {
   headDim: number;
   kvType: KvType;
   hasPositionIds: boolean;
+  /** Width of the logits (the graph's vocabulary), when the graph states it. */
+  vocabSize?: number;
 }
 
 export interface StepResult {
@@ -52,7 +54,7 @@ export interface StepResult {
 const KV_INPUT = /^past_key_values\.(\d+)\.(key|value)$/;
 
 /** Reads the graph's inputs and outputs; throws an actionable error when they are not Kestrel's contract. */
-export function inspectGraph(session: Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata'>, file: string): GraphShape {
+export function inspectGraph(session: Pick<InferenceSession, 'inputNames' | 'outputNames' | 'inputMetadata' | 'outputMetadata'>, file: string): GraphShape {
   const inputs = new Set(session.inputNames);
   const outputs = new Set(session.outputNames);
   const missing: string[] = [];
@@ -91,7 +93,9 @@ export function inspectGraph(session: Pick<InferenceSession, 'inputNames' | 'out
   if (kvHeads === 0 || headDim === 0) {
     throw new EngineError('model-incompatible', `${file}: past_key_values.0.key must have a fixed number of heads and head size ([batch, heads, past, head_dim])`);
   }
-  return { layers, kvHeads, headDim, kvType, hasPositionIds: inputs.has('position_ids') };
+  const logits = session.outputMetadata.find((m) => m.name === 'logits');
+  const width = logits?.isTensor ? logits.shape[logits.shape.length - 1] : undefined;
+  return { layers, kvHeads, headDim, kvType, hasPositionIds: inputs.has('position_ids'), ...(typeof width === 'number' ? { vocabSize: width } : {}) };
 }
 
 function halfToFloat(h: number): number {

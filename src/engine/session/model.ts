@@ -8,7 +8,7 @@ import { EngineError } from '../../shared/errors/errors';
 import { Generator } from '../generate/generator';
 import { PromptBuilder } from '../prompt/fim';
 import type { VariantName } from '../../shared/models/manifest';
-import { chooseVariant, isUsable, type ModelEntry, type VariantStatus } from '../../shared/models/registry';
+import { checkVocabularies, chooseVariant, isUsable, manifestVocabSize, verifyVariantFile, type ModelEntry, type VariantStatus } from '../../shared/models/registry';
 import { KestrelTokenizer } from '../tokenize/tokenizer';
 import { Decoder } from './decoder';
 import { describeAttempts, openWithFallback, type ProviderAttempt } from '../../shared/devices/providers';
@@ -59,7 +59,15 @@ export async function loadCompletionModel(
       const variant = chooseVariant(entry, provider, requestedVariant);
       if (!variant) throw new Error(requestedVariant ? `model "${entry.id}" has no usable ${requestedVariant} file` : `no variant of "${entry.id}" lists this provider`);
       chosen.set(provider, variant);
-      return Decoder.openOn(variant.path, provider);
+      const problem = verifyVariantFile(variant);
+      if (problem) throw new EngineError('model-invalid', `Model "${entry.id}" (${entry.dir}) cannot be used: ${problem}`);
+      const decoder = await Decoder.openOn(variant.path, provider);
+      const vocabulary = checkVocabularies({ graph: decoder.shape.vocabSize, manifest: manifestVocabSize(entry.manifest), tokenizer: tokenizer.vocab().texts.length, file: variant.file });
+      if (vocabulary) {
+        await decoder.release();
+        throw new EngineError('model-invalid', `Model "${entry.id}" (${entry.dir}) cannot be used: ${vocabulary}`);
+      }
+      return decoder;
     },
     (error) => error instanceof EngineError,
   );

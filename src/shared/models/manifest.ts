@@ -16,6 +16,8 @@ export interface ModelVariant {
   providers: string[];
   /** Expected size in bytes, when the manifest records it (catches truncated downloads). */
   bytes?: number;
+  /** Expected SHA-256 of the file, lower-case hex, when the manifest records it (catches corrupt or swapped files). */
+  sha256?: string;
 }
 
 export interface SpecialTokens {
@@ -97,7 +99,16 @@ function parseVariants(value: unknown, problems: string[]): ModelVariant[] {
     }
     const providers = stringList(entry['providers']) ?? defaultProviders(variant);
     const bytes = pick(entry, 'bytes', 'size');
-    variants.push({ name: variant, file, providers, ...(typeof bytes === 'number' ? { bytes } : {}) });
+    const sha256 = entry['sha256'];
+    if (sha256 !== undefined && (typeof sha256 !== 'string' || !/^[0-9a-fA-F]{64}$/.test(sha256))) {
+      problems.push(`"files.${name}.sha256" must be the file's SHA-256 as 64 hex digits`);
+      continue;
+    }
+    variants.push({
+      name: variant, file, providers,
+      ...(typeof bytes === 'number' ? { bytes } : {}),
+      ...(typeof sha256 === 'string' ? { sha256: sha256.toLowerCase() } : {}),
+    });
   }
   if (variants.length === 0 && problems.length === 0) problems.push('"files" lists no ONNX file');
   return variants;
