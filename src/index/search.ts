@@ -48,8 +48,8 @@ export interface SearchHit {
 const CANDIDATES = 100;
 const SNIPPET_LINES = 6;
 /**
- * The relevance floor of what a user is shown: a chunk that shares no term with the query (BM25
- * did not find it) is listed only when its vector is at least this close to the query's. Nearest
+ * The relevance floor of what a user is shown: a chunk that shares no word with the query is
+ * listed only when its vector is at least this close to the query's. Nearest
  * neighbours always exist, so without a floor a search for a random word lists the workspace.
  * With kestrel-embed-tiny, words unrelated to any code ("zebra", "purple", "banana bread recipe")
  * reach a cosine of 0.24-0.40 with some chunk of Kestrel's src/index (513 chunks), as high as real
@@ -102,6 +102,17 @@ export class IndexSearch {
     }
     const nearest = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept) : [];
     const closeByVector = new Set(nearest.filter((hit) => hit.score >= MIN_VECTOR_SIMILARITY).map((hit) => hit.id));
+    // A chunk that holds a query word is relevant even when BM25's capped lists left it out (a word
+    // in most chunks is read only up to a cap, and path filters apply after): check the text itself.
+    const words = queryTerms(query).filter((term) => term.length > 2);
+    const inBm25 = new Set(bm25);
+    const unsure = nearest.filter((hit) => !closeByVector.has(hit.id) && !inBm25.has(hit.id)).map((hit) => hit.id);
+    if (words.length > 0 && unsure.length > 0) {
+      for (const chunk of this.store.chunks(unsure)) {
+        const text = chunk.text.toLowerCase();
+        if (words.some((word) => text.includes(word))) closeByVector.add(chunk.id);
+      }
+    }
     return { bm25, vector: nearest.map((hit) => hit.id), closeByVector };
   }
 
