@@ -37,6 +37,7 @@ const stage = mkdtempSync(join(tmpdir(), 'kestrel-vsix-'));
 try {
   for (const file of ['package.json', 'README.md', '.vscodeignore']) cpSync(file, join(stage, file));
   cpSync('media', join(stage, 'media'), { recursive: true });
+  cpSync('docs', join(stage, 'docs'), { recursive: true }); // the README links to them
   cpSync('dist', join(stage, 'dist'), { recursive: true, filter: (path) => !path.endsWith('.map') });
   for (const id of readdirSync('models')) stageModel(join('models', id), join(stage, 'models', id));
 
@@ -53,7 +54,12 @@ try {
   const { name, version } = JSON.parse(readFileSync('package.json', 'utf8'));
   const out = resolve(`${name}-${target}-${version}.vsix`);
   const vsce = resolve('node_modules', '.bin', 'vsce');
-  execFileSync(vsce, ['package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--target', target, '--out', out], { cwd: stage, stdio: 'inherit' });
+  execFileSync(vsce, [
+    'package', '--no-dependencies', '--allow-missing-repository', '--skip-license', '--target', target, '--out', out,
+    // The README's pictures (media/) and documents (docs/) ship in the VSIX, where VS Code resolves
+    // its relative links; there is no repository URL to rewrite them to.
+    '--no-rewrite-relative-links',
+  ], { cwd: stage, stdio: 'inherit' });
   console.log(`package: wrote ${out} (${(statSync(out).size / 1e6).toFixed(1)} MB)`);
 } finally {
   rmSync(stage, { recursive: true, force: true });

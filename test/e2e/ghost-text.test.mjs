@@ -19,12 +19,14 @@ test('typing in a Python file shows Kestrel ghost text', { timeout: 180_000 }, a
     // The model is loaded when the status item names it with its device.
     await waitForStatusBarItem(page, (item) => /· CPU/.test(item.text), { timeoutMs: 90_000 });
     await page.locator('.editor-instance .monaco-editor .view-lines').first().click();
-    // A new method at the end of the Warehouse class; no bracket is left open, so VS Code inserts
-    // nothing after the cursor and the suggestion is the model's alone.
+    // A new method at the end of the Warehouse class. VS Code closes the bracket after `sum(`, so the
+    // suggestion is written between `level.` and `)`. (After a bare `return ` the shipped bootstrap
+    // model, mixed with the project cache of this workspace, answers nothing: the empty answer is
+    // dropped and no ghost text shows.)
     await page.keyboard.press('Control+End');
     await page.keyboard.type('\n    def total_units(self) -> int:\n', { delay: 40 });
     await page.keyboard.type('"""Return the number of units on hand across all items."""\n', { delay: 25 });
-    await page.keyboard.type('return ', { delay: 60 });
+    await page.keyboard.type('return sum(level.', { delay: 60 });
     const ghost = page.locator('.monaco-editor .ghost-text-decoration, .monaco-editor .ghost-text').first();
     try {
       await ghost.waitFor({ state: 'visible', timeout: 20_000 });
