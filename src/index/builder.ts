@@ -63,5 +63,6 @@ export function describeEmbedder(embedder: OnnxEmbedder): EmbedderInfo {
     providerSummary: embedder.providerSummary,
     dimension: embedder.dimension,
     ...(embedder.fusion ? { fusion: embedder.fusion } : {}),
+    ...(embedder.minVectorSimilarity !== undefined ? { minVectorSimilarity: embedder.minVectorSimilarity } : {}),
   };
 }

@@ -17,11 +17,13 @@ export class BuilderEmbedder implements SearchEmbedder {
   readonly id: string;
   readonly dimension: number;
   readonly fusion?: FusionWeights;
+  readonly minVectorSimilarity?: number;
 
   constructor(readonly info: EmbedderInfo, private readonly builder: BuilderCaller) {
     this.id = info.id;
     this.dimension = info.dimension;
     if (info.fusion) this.fusion = info.fusion;
+    if (info.minVectorSimilarity !== undefined) this.minVectorSimilarity = info.minVectorSimilarity;
   }
 
   embed(texts: string[], kind: EmbedKind): Promise<Float32Array[]> {

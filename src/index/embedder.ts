@@ -15,6 +15,8 @@ export interface SearchEmbedder {
   readonly dimension: number;
   /** How search weighs this model's vectors against BM25 (tuned with the model); absent: UNTUNED_FUSION. */
   readonly fusion?: FusionWeights;
+  /** Cosine a chunk only the vectors found needs to be shown (search's relevance floor); absent: search's default. */
+  readonly minVectorSimilarity?: number;
   /** One L2-normalised vector per text, in order. */
   embed(texts: string[], kind: EmbedKind): Promise<Float32Array[]>;
 }

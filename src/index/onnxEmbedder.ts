@@ -30,6 +30,8 @@ export interface EmbeddingSpec {
   padId: number;
   /** `embedding.fusion`: the search fusion tuned for this model, when recorded. */
   fusion?: FusionWeights;
+  /** `embedding.minVectorSimilarity`: search's relevance floor for this model's cosines, when recorded. */
+  minVectorSimilarity?: number;
 }
 
 /** The `embedding` section of kestrel.json; throws an EngineError naming what is missing. */
@@ -62,6 +64,11 @@ export function readEmbeddingSpec(manifest: ModelManifest): EmbeddingSpec {
     codeMaxTokens: number('codeMaxTokens', 256),
     padId: number('padId', 0),
   };
+  const floor = record['minVectorSimilarity'];
+  if (floor !== undefined) {
+    if (typeof floor !== 'number' || !(floor >= -1 && floor <= 1)) problems.push('"embedding.minVectorSimilarity" must be a cosine between -1 and 1');
+    else spec.minVectorSimilarity = floor;
+  }
   if (record['fusion'] !== undefined) {
     const fusionErrors = fusionProblems(record['fusion']);
     problems.push(...fusionErrors);
@@ -96,6 +103,7 @@ export class OnnxEmbedder implements Embedder {
   readonly dimension: number;
   readonly maxCodeTokens: number;
   readonly fusion?: FusionWeights;
+  readonly minVectorSimilarity?: number;
   private readonly prefixIds: Record<EmbedKind, number>;
   private readonly maxTokens: Record<EmbedKind, number>;
   private readonly encodings = new Map<string, number[]>();
@@ -114,6 +122,7 @@ export class OnnxEmbedder implements Embedder {
     this.dimension = spec.dimension;
     this.maxCodeTokens = spec.codeMaxTokens;
     if (spec.fusion) this.fusion = spec.fusion;
+    if (spec.minVectorSimilarity !== undefined) this.minVectorSimilarity = spec.minVectorSimilarity;
     const prefixId = (token: string): number => {
       const id = tokenizer.token_to_id(token);
       if (id === undefined) throw new EngineError('model-incompatible', `tokenizer.json of "${entry.id}" has no token ${JSON.stringify(token)} (kestrel.json's embedding prefix)`);

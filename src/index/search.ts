@@ -101,7 +101,8 @@ export class IndexSearch {
       if (bm25.length === CANDIDATES) break;
     }
     const nearest = queryVector && this.store.vectors.size > 0 ? this.store.vectors.nearest(queryVector, CANDIDATES, accept) : [];
-    const closeByVector = new Set(nearest.filter((hit) => hit.score >= MIN_VECTOR_SIMILARITY).map((hit) => hit.id));
+    const floor = this.embedder?.minVectorSimilarity ?? MIN_VECTOR_SIMILARITY;
+    const closeByVector = new Set(nearest.filter((hit) => hit.score >= floor).map((hit) => hit.id));
     // A chunk that holds a query word is relevant even when BM25's capped lists left it out (a word
     // in most chunks is read only up to a cap, and path filters apply after): check the text itself.
     const words = queryTerms(query).filter((term) => term.length > 2);

@@ -42,6 +42,8 @@ export interface EmbedderInfo {
   dimension: number;
   /** The search fusion the model records (kestrel.json's embedding.fusion), when it does. */
   fusion?: FusionWeights;
+  /** Search's relevance floor for this model (kestrel.json's embedding.minVectorSimilarity), when recorded. */
+  minVectorSimilarity?: number;
 }
 
 export type EmbedderLoad = { loaded: EmbedderInfo } | { failed: string };

@@ -76,6 +76,10 @@ def main():
     rows = list(csv.DictReader(open(os.path.join(run, 'log.csv'))))
     last = rows[-1]
     cpu_seconds = int(float(last.get('cpu_seconds') or 0))
+    import numpy as np
+    n_valid = json.load(open(os.path.join(run, 'eval-valid-int8.json')))['pairs']
+    vecs = np.fromfile(os.path.join(run, 'valid-int8.bin'), dtype=np.float32).reshape(2, n_valid, -1)
+    min_similarity = round(float(np.percentile((vecs[0] * vecs[1]).sum(axis=1), 10)), 3)
     ev = json.load(open(os.path.join(run, 'eval-valid.json')))
     ev8 = json.load(open(os.path.join(run, 'eval-valid-int8.json')))
     bench = json.load(open(os.path.join(run, 'bench.json')))
@@ -134,6 +138,9 @@ def main():
                               'Score by dot product (vectors are unit length).',
             # weighted reciprocal-rank fusion for Kestrel's search, tuned on the valid pairs (src/index/fusion.ts)
             **({'fusion': fusion} if fusion else {}),
+            # search's relevance floor for a chunk only the vectors found: the 10th percentile of the
+            # cosines between valid queries and their own code (int8 vectors), so 90% of right codes clear it
+            'minVectorSimilarity': min_similarity,
         },
         'architecture': ({
             'type': 'neural-bag-of-words', 'hiddenSize': mc.n_embd, 'vocabSize': mc.vocab_size,
